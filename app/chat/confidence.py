@@ -1,0 +1,72 @@
+"""Confidence that the top passages answer the question, and the gate that turns it into an outcome.
+
+The score is a logistic function of three signals measured on the retrieved passages:
+- the cosine of the best passage (multilingual e5 scores live in a narrow band: ~0.73 unrelated, ~0.87 relevant),
+- lexical coverage: the share of the question's content words that the best passage contains,
+- agreement: the dense and BM25 retrievers both rank the best passage near the top.
+Weights are set so that the scale means what it says; `ayuda eval` reports the reliability diagram.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from app.retrieval.documents import Hit
+from app.retrieval.text import tokenize
+
+ANSWERED = "answered"
+OFFER_HUMAN = "answered_offer_human"
+ESCALATED = "escalated"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    dense_center: float = 0.835
+    dense_scale: float = 30.0
+    coverage_weight: float = 2.5
+    coverage_center: float = 0.5
+    agreement_weight: float = 0.8
+
+
+@dataclass
+class Signals:
+    dense: float
+    coverage: float
+    agreement: bool
+
+    def as_dict(self) -> dict[str, float | bool]:
+        return {"dense": round(self.dense, 4), "coverage": round(self.coverage, 3), "agreement": self.agreement}
+
+
+def signals(question: str, language: str, hits: list[Hit]) -> Signals:
+    if not hits:
+        return Signals(0.0, 0.0, False)
+    top = hits[0]
+    dense = max((h.dense or 0.0) for h in hits[:3])
+    q = set(tokenize(question, language))
+    passage = set(tokenize(top.chunk.embed_text(), top.chunk.language))
+    if language != top.chunk.language:
+        q_doc = set(tokenize(question, top.chunk.language))
+        coverage = len(q_doc & passage) / len(q_doc) if q_doc else 0.0
+    else:
+        coverage = len(q & passage) / len(q) if q else 0.0
+    agreement = top.dense_rank is not None and top.bm25_rank is not None and max(top.dense_rank, top.bm25_rank) < 3
+    return Signals(dense, coverage, agreement)
+
+
+def confidence(s: Signals, cal: Calibration = Calibration()) -> float:
+    if s.dense <= 0:
+        return 0.0
+    z = (cal.dense_scale * (s.dense - cal.dense_center)
+         + cal.coverage_weight * (s.coverage - cal.coverage_center)
+         + (cal.agreement_weight if s.agreement else 0.0))
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def gate(score: float, answer_threshold: float, offer_threshold: float) -> str:
+    if score >= answer_threshold:
+        return ANSWERED
+    if score >= offer_threshold:
+        return OFFER_HUMAN
+    return ESCALATED

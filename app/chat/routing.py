@@ -1,0 +1,69 @@
+"""Pre-routing rules applied before retrieval: small talk, requests for a person, sensitive topics, follow-ups.
+
+Patterns run on accent-folded lowercase text, so "¿Cómo?" and "como" match alike.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from app.retrieval.text import fold
+
+_GREETING = re.compile(
+    r"^\W*(hi|hello|hey|hiya|good (morning|afternoon|evening)|hola|buenas|buenos dias|buenas (tardes|noches)|"
+    r"ola|oi|bom dia|boa (tarde|noite))( there| ayuda| a todos| tudo bem| que tal)?\W*$"
+)
+_THANKS = re.compile(
+    r"^\W*((thanks|thank you|thx|cheers|great|perfect|ok|okay)( (so much|a lot|very much))?|"
+    r"(muchas )?gracias|mil gracias|perfecto|vale|(muito )?obrigad[oa]|valeu|perfeito)( !| ayuda)?\W*$"
+)
+_GOODBYE = re.compile(r"^\W*(bye|goodbye|see you|adios|hasta luego|chao|tchau|ate logo|ate mais)\W*$")
+
+_HUMAN = re.compile(
+    r"\b(talk|speak|chat)( to| with) (a |an |some)?(person|human|someone|somebody|agent|real person|people)\b|"
+    r"\b(human|live) agent\b|\breal person\b|\bcan i talk to\b|\bconnect me (to|with)\b|"
+    r"\bhablar con (una |un |alguien|algun)?(persona|humano|agente|alguien|gestor)?|\bpersona real\b|"
+    r"\bquiero (un|una) (agente|persona)\b|"
+    r"\bfalar com (uma |um |alguem)?(pessoa|humano|atendente|agente|alguem)?|\bpessoa real\b|"
+    r"\bquero (um|uma) (atendente|pessoa)\b|\batendente\b"
+)
+
+_SENSITIVE = re.compile(
+    r"\b(harass\w*|bull(y|ied|ying)|discriminat\w*|sexual\w*|assault\w*|racis\w*|retaliat\w*|grievance\w*|"
+    r"mental health|depress\w*|anxiety|burn ?out|suicid\w*|self[- ]harm|pregnan\w*|medical condition|"
+    r"pay dispute|salary dispute|underpaid|(haven'?t|have not|wasn'?t|was not|not) (been )?paid|unfair dismissal|"
+    r"acos\w*|hostig\w*|discrimin\w*|intimid\w*|agresion\w*|salud mental|depresion|ansiedad|embaraz\w*|"
+    r"no me (han )?pagad\w*|reclamacion salarial|queja formal|represalia\w*|"
+    r"assedi\w*|assedio|discrimin\w*|intimid\w*|agressao|saude mental|depressao|ansiedade|gravid\w*|"
+    r"nao (me )?(recebi|pagaram)|disputa salarial|reclamacao formal|retaliac\w*)\b"
+)
+
+_FOLLOW_UP = re.compile(
+    r"^\W*(and|what about|how about|what if|also|same for|y|y si|y para|y en|y los|y las|que pasa con|tambien|"
+    r"e|e se|e para|e no|e os|e as|e quanto|tambem)\b"
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    kind: str  # "smalltalk" | "human" | "sensitive" | "question"
+    smalltalk: str | None = None  # "greeting" | "thanks" | "goodbye"
+
+
+def route(message: str) -> Route:
+    text = fold(message).strip()
+    for name, rx in (("greeting", _GREETING), ("thanks", _THANKS), ("goodbye", _GOODBYE)):
+        if rx.match(text):
+            return Route("smalltalk", name)
+    if _SENSITIVE.search(text):
+        return Route("sensitive")
+    if _HUMAN.search(text):
+        return Route("human")
+    return Route("question")
+
+
+def is_follow_up(message: str) -> bool:
+    """A message that only makes sense with the previous question ("and for part-time staff?")."""
+    text = fold(message).strip()
+    return bool(_FOLLOW_UP.match(text)) or len(re.findall(r"\w+", text)) <= 3

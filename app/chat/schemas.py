@@ -1,0 +1,70 @@
+"""Request and response shapes of the chat API (also the `--json` output of the CLI)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Language = Literal["en", "es", "pt"]
+Outcome = Literal["answered", "answered_offer_human", "escalated", "clarify", "smalltalk", "not_ready"]
+
+
+class ChatRequest(BaseModel):
+    message: str = Field(..., min_length=1, max_length=4000, description="The employee's message.")
+    conversation_id: str | None = Field(None, max_length=36, description="Continue this conversation.")
+    language: Language | None = Field(None, description="Force the reply language (default: detected).")
+
+
+class CitationOut(BaseModel):
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    url: str
+    snippet: str
+    language: str
+
+
+class TicketRef(BaseModel):
+    id: str
+    number: str
+    queue: str
+    status: str
+
+
+class ChatResponse(BaseModel):
+    conversation_id: str
+    message_id: str
+    answer: str
+    language: Language
+    citations: list[CitationOut]
+    confidence: float = Field(..., ge=0, le=1)
+    outcome: Outcome
+    ticket: TicketRef | None = None
+    next_steps: str | None = None
+
+
+class FeedbackRequest(BaseModel):
+    helpful: bool
+    comment: str | None = Field(None, max_length=2000)
+
+
+class SearchHitOut(BaseModel):
+    doc_id: str
+    title: str
+    section: str
+    url: str
+    language: str
+    department: str
+    score: float
+    dense: float | None
+    bm25: float | None
+    snippet: str
+
+
+class SearchResponse(BaseModel):
+    query: str
+    language: Language
+    build_id: str
+    hits: list[SearchHitOut]

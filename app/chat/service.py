@@ -1,0 +1,159 @@
+"""One chat turn, end to end: language → pre-route → contextualize → retrieve → compose → gate → persist."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.chat.composer import Citation, Composer, ExtractiveComposer
+from app.chat.confidence import ANSWERED, ESCALATED, OFFER_HUMAN, Calibration, confidence, gate, signals
+from app.chat.routing import is_follow_up, route
+from app.chat.store import ConversationStore
+from app.chat.texts import t
+from app.config import Settings
+from app.errors import BadRequest
+from app.retrieval.documents import Hit
+from app.retrieval.index import IndexNotFound
+from app.retrieval.language import LANGUAGES, detect_language
+from app.retrieval.search import HybridSearcher
+from app.retrieval.text import tokenize
+from app.security import User
+
+log = logging.getLogger(__name__)
+CLARIFY, SMALLTALK, NOT_READY = "clarify", "smalltalk", "not_ready"
+
+
+@dataclass
+class TurnResult:
+    conversation_id: str
+    message_id: str
+    answer: str
+    language: str
+    citations: list[Citation]
+    confidence: float
+    outcome: str
+    next_steps: str | None = None
+    reason: str | None = None  # why the bot escalated: low_confidence | no_results | human | sensitive
+    hits: list[Hit] = field(default_factory=list)
+    ticket: dict[str, Any] | None = None
+
+
+@dataclass
+class Draft:
+    answer: str
+    outcome: str
+    confidence: float
+    citations: list[Citation] = field(default_factory=list)
+    next_steps: str | None = None
+    reason: str | None = None
+    hits: list[Hit] = field(default_factory=list)
+    retrieval: dict[str, Any] = field(default_factory=dict)
+
+
+class ChatService:
+    def __init__(self, settings: Settings, store: ConversationStore, searcher: HybridSearcher | None,
+                 composer: Composer | None = None, calibration: Calibration = Calibration()) -> None:
+        self.settings, self.store, self.searcher = settings, store, searcher
+        self.composer = composer or ExtractiveComposer()
+        self.calibration = calibration
+
+    def turn(self, user: User, message: str, conversation_id: str | None = None,
+             language: str | None = None) -> TurnResult:
+        message = message.strip()
+        if not message:
+            raise BadRequest("message must not be empty")
+        if len(message) > self.settings.max_message_chars:
+            raise BadRequest(f"message is too long ({self.settings.max_message_chars} characters at most)")
+        history = self.store.history(conversation_id) if conversation_id else []
+        lang = language or self._language(message, history, conversation_id)
+        conv = self.store.get_or_create(user.id, conversation_id, lang)
+        history = history if conversation_id else []
+        query = self._contextualize(message, history)
+        question = self.store.add_message(conv.id, "user", message, lang, search_query=query)
+        draft = self.respond(user, message, query, lang)
+        reply = self.store.add_message(
+            conv.id, "assistant", draft.answer, lang, outcome=draft.outcome, confidence=round(draft.confidence, 4),
+            citations=[c.__dict__ for c in draft.citations], retrieval=draft.retrieval | {"reason": draft.reason},
+        )
+        log.info("turn %s outcome=%s confidence=%.2f", question.id, draft.outcome, draft.confidence)
+        return TurnResult(conv.id, reply.id, draft.answer, lang, draft.citations, draft.confidence, draft.outcome,
+                          draft.next_steps, draft.reason, draft.hits)
+
+    def respond(self, user: User, message: str, query: str, lang: str) -> Draft:
+        """The answer to one message, without persistence (also used by the eval runner)."""
+        r = route(message)
+        if r.kind == "smalltalk":
+            return Draft(t(lang, r.smalltalk or "greeting"), SMALLTALK, 1.0)
+        if self.searcher is None:
+            return Draft(t(lang, "not_ready"), NOT_READY, 0.0, reason="not_ready")
+        try:
+            result = self.searcher.search(query, language=lang, groups=user.visible_groups, k=8)
+        except IndexNotFound:
+            return Draft(t(lang, "not_ready"), NOT_READY, 0.0, reason="not_ready")
+        hits = result.hits
+        sig = signals(query, lang, hits)
+        score = confidence(sig, self.calibration)
+        retrieval = {
+            "build_id": result.build_id, "signals": sig.as_dict(),
+            "hits": [{"doc_id": h.chunk.doc_id, "chunk_id": h.chunk.chunk_id, "section": h.chunk.section,
+                      "score": round(h.score, 5), "dense": round(h.dense or 0, 4), "bm25": round(h.bm25 or 0, 3)}
+                     for h in hits],
+        }
+        if r.kind == "sensitive":
+            composed = self.composer.compose(query, lang, hits[:1]) if score >= self.settings.offer_human_threshold \
+                else None
+            answer = t(lang, "sensitive")
+            cites: list[Citation] = []
+            if composed and composed.citations:
+                body = composed.answer.split("\n\n", 1)[-1]
+                answer += "\n\n" + t(lang, "sensitive_policy") + "\n\n" + body
+                cites = composed.citations
+            return Draft(answer, ESCALATED, score, cites, t(lang, "escalate_next"), "sensitive", hits, retrieval)
+        if r.kind == "human":
+            return Draft(t(lang, "human_requested"), ESCALATED, score, [], t(lang, "escalate_next"), "human", hits,
+                         retrieval)
+        if not hits:
+            answer = t(lang, "not_found") + " " + t(lang, "not_found_reason", reason=t(lang, "reason_no_results"))
+            return Draft(answer, ESCALATED, 0.0, [], t(lang, "escalate_next"), "no_results", hits, retrieval)
+        outcome = gate(score, self.settings.answer_threshold, self.settings.offer_human_threshold)
+        options = self._clarify_options(query, lang, hits)
+        if outcome != ANSWERED and options:
+            answer = "\n".join([t(lang, "clarify"), *[f"- {o}" for o in options], t(lang, "clarify_hint")])
+            return Draft(answer, CLARIFY, score, [], None, "ambiguous", hits, retrieval)
+        if outcome == ESCALATED:
+            reason = t(lang, "reason_low_confidence", confidence=score)
+            answer = t(lang, "not_found") + " " + t(lang, "not_found_reason", reason=reason)
+            return Draft(answer, ESCALATED, score, [], t(lang, "escalate_next"), "low_confidence", hits, retrieval)
+        composed = self.composer.compose(query, lang, hits)
+        answer = composed.answer
+        if outcome == OFFER_HUMAN:
+            answer += "\n\n" + t(lang, "offer_human")
+        return Draft(answer, outcome, score, composed.citations, None, None, hits, retrieval)
+
+    def _language(self, message: str, history: list[Any], conversation_id: str | None) -> str:
+        lang, prob = detect_language(message)
+        previous = next((m.language for m in reversed(history)), None)
+        if previous and (prob < 0.8 or len(message.split()) <= 2):
+            return previous
+        return lang if lang in LANGUAGES else "en"
+
+    @staticmethod
+    def _contextualize(message: str, history: list[Any]) -> str:
+        last = next((m for m in reversed(history) if m.role == "user" and m.search_query), None)
+        if last is None or route(message).kind != "question" or not is_follow_up(message):
+            return message
+        return f"{last.search_query} {message}"
+
+    @staticmethod
+    def _clarify_options(query: str, lang: str, hits: list[Hit]) -> list[str]:
+        """Titles to choose from when a very short question matches several documents about equally."""
+        if len(tokenize(query, lang)) > 2 or len(re.findall(r"\w+", query)) > 4:
+            return []
+        titles: list[str] = []
+        top = hits[0].dense or 0.0
+        for h in hits[:6]:
+            if (h.dense or 0.0) >= top - 0.03 and h.chunk.title not in titles:
+                titles.append(h.chunk.title)
+        return titles[:4] if len(titles) >= 3 else []

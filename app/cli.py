@@ -1,0 +1,200 @@
+"""The `ayuda` command line: index, search, ask, serve, db."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from app.config import Settings
+
+app = typer.Typer(
+    help="Ayuda: cited answers from your HR/IT documents, in English, Spanish and Portuguese.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+out = Console()
+err = Console(stderr=True)
+
+
+def _settings(**overrides: Any) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]Error:[/] {message}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def index(
+    corpus: Annotated[Path | None, typer.Option("--corpus", help="Folder of documents [AYUDA_CORPUS_DIR].")] = None,
+    index_dir: Annotated[Path | None, typer.Option("--index-dir", help="Index folder [AYUDA_INDEX_DIR].")] = None,
+    full: Annotated[bool, typer.Option("--full", help="Re-embed every document.")] = False,
+) -> None:
+    """Build a new index build from a folder of documents and switch index/CURRENT to it.
+
+    Unchanged documents are not re-embedded; deleted ones disappear.
+
+    Examples:\n
+      ayuda index\n
+      ayuda index --corpus ~/policies --index-dir /var/lib/ayuda/index --full
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from app.retrieval import ChunkerParams, CorpusError, ModelNotFound, build_index, load_embedder
+
+    settings = _settings(corpus_dir=corpus, index_dir=index_dir)
+    params = ChunkerParams(settings.chunk_size, settings.chunk_overlap)
+    progress = Progress(TextColumn("Embedding chunks"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                        console=err, disable=not err.is_terminal, transient=True)
+    task = progress.add_task("embed", total=0)
+    try:
+        with progress:
+            report = build_index(
+                settings.corpus_dir, settings.index_dir, settings.embedding_model,
+                lambda: load_embedder(settings.embedding_model, threads=settings.torch_threads), params, full=full,
+                on_start=lambda n: progress.update(task, total=n),
+                on_chunks_embedded=lambda n: progress.advance(task, n),
+            )
+    except (CorpusError, ModelNotFound) as e:
+        _fail(str(e))
+        return
+    for problem in report.errors:
+        err.print(f"[yellow]Skipped[/] {problem['doc_id']}: {problem['reason']}")
+    table = Table(title=f"Index build {report.build_id}", show_header=False)
+    rows = [
+        ("documents", report.documents), ("chunks", report.chunks),
+        ("re-embedded documents", report.embedded_documents),
+        ("unchanged (not re-embedded)", report.reused_documents),
+        ("deleted since last build", report.deleted_documents), ("chunks embedded", report.embedded_chunks),
+        ("skipped (errors)", len(report.errors)), ("seconds", f"{report.seconds:.1f}"),
+        ("location", str(report.path)),
+    ]
+    for name, value in rows:
+        table.add_row(name, str(value))
+    out.print(table)
+
+
+def _services(settings: Settings):  # type: ignore[no-untyped-def]
+    from app.services import build_services
+
+    return build_services(settings)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to search for.")],
+    k: Annotated[int, typer.Option("-k", min=1, max=50, help="How many results.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (same shape as GET /api/v1/search).")] = False,
+    groups: Annotated[str, typer.Option("--groups", help="Comma-separated groups of the searching user.")] = "",
+) -> None:
+    """Search the index (hybrid dense + BM25).
+
+    Example: ayuda search "reset password" -k 3
+    """
+    from app.chat.composer import snippet
+    from app.retrieval import IndexNotFound, detect_language
+    from app.security import identify
+
+    services = _services(_settings())
+    if services.searcher is None:
+        _fail(services.model_error or "the embedding model is not available")
+    lang = detect_language(query)[0]
+    try:
+        result = services.searcher.search(query, language=lang, groups=identify(None, groups).visible_groups, k=k)
+    except IndexNotFound as e:
+        _fail(str(e))
+        return
+    rows = [{"doc_id": h.chunk.doc_id, "title": h.chunk.title, "section": h.chunk.section, "url": h.chunk.link(),
+             "language": h.chunk.language, "department": h.chunk.department, "score": round(h.score, 6),
+             "dense": h.dense and round(h.dense, 4), "bm25": h.bm25 and round(h.bm25, 4),
+             "snippet": snippet(h.chunk.text)} for h in result.hits]
+    if as_json:
+        print(json.dumps({"query": query, "language": lang, "build_id": result.build_id, "hits": rows},
+                         ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"{query}  [{lang}]")
+    for col in ("#", "score", "document", "section", "snippet"):
+        table.add_column(col, overflow="fold")
+    for i, r in enumerate(rows, 1):
+        table.add_row(str(i), f"{r['score']:.4f}", r["doc_id"], r["section"], r["snippet"][:90])
+    out.print(table)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in English, Spanish or Portuguese.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (same shape as POST /api/v1/chat).")] = False,
+    conversation: Annotated[str | None, typer.Option("--conversation", help="Continue a conversation id.")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Ask as this user id.")] = None,
+) -> None:
+    """Ask a question through the full chat pipeline (no server needed).
+
+    Example: ayuda ask "¿Puedo ver mis nóminas en línea?"
+    """
+    from app.chat.routes import to_response
+    from app.errors import AyudaError
+    from app.security import identify
+
+    services = _services(_settings())
+    try:
+        result = services.chat.turn(identify(user, None), question, conversation)
+    except AyudaError as e:
+        _fail(e.message)
+        return
+    response = to_response(result)
+    if as_json:
+        print(response.model_dump_json(indent=2))
+        return
+    out.print(response.answer, markup=False, highlight=False)
+    for c in response.citations:
+        out.print(f"[{c.n}] {c.title} — {c.section} ({c.doc_id})", markup=False, highlight=False)
+    if response.next_steps:
+        out.print(response.next_steps, markup=False)
+    out.print(f"[dim]{response.outcome} · confidence {response.confidence:.2f} · "
+              f"conversation {response.conversation_id}[/]")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 8000,
+) -> None:
+    """Serve the API (and /docs). Reads AYUDA_CORPUS_DIR, AYUDA_INDEX_DIR, AYUDA_DATABASE_URL."""
+    import uvicorn
+
+    from app.main import create_app
+
+    uvicorn.run(create_app(_settings()), host=host, port=port, log_level="info")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Apply database migrations (SQLite or PostgreSQL, from AYUDA_DATABASE_URL)."""
+    from app.db import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url, revision)
+    out.print(f"Database at {settings.database_url} is at revision {revision}.")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

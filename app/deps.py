@@ -1,0 +1,33 @@
+"""FastAPI dependencies as Annotated aliases: a route's signature reads as a list of needs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from app.chat.service import ChatService
+from app.security import User, identify
+from app.services import Services
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def get_current_user(
+    x_ayuda_user: Annotated[str | None, Header(description="Development identity: the user id.")] = None,
+    x_ayuda_groups: Annotated[str | None, Header(description="Development identity: comma-separated groups.")] = None,
+) -> User:
+    return identify(x_ayuda_user, x_ayuda_groups)
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def get_chat(services: ServicesDep) -> ChatService:
+    return services.chat
+
+
+ChatDep = Annotated[ChatService, Depends(get_chat)]

@@ -1,0 +1,61 @@
+"""The app factory: `create_app(settings)` builds engine, embedder and index once, in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from app.chat.routes import router as chat_router
+from app.config import Settings, get_settings
+from app.db import ping
+from app.errors import install_error_handlers
+from app.retrieval import Embedder
+from app.services import build_services
+
+
+def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        import anyio.to_thread
+
+        services = await anyio.to_thread.run_sync(lambda: build_services(settings, embedder=embedder))
+        app.state.services = services
+        ready, detail = services.index_status()
+        logging.getLogger("app").info("Ayuda started: index %s (%s)", "ready" if ready else "NOT ready", detail)
+        yield
+        services.engine.dispose()
+
+    app = FastAPI(
+        title="Ayuda",
+        version="0.1.0",
+        description="Employee help desk assistant: cited answers from HR/IT documents in en/es/pt.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(chat_router)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    def readyz() -> JSONResponse:
+        """200 only when the index and the database are ready; 503 with the reason otherwise."""
+        services = app.state.services
+        index_ok, index_detail = services.index_status()
+        db_ok = ping(services.engine)
+        body = {
+            "status": "ready" if index_ok and db_ok else "not_ready",
+            "index": {"ready": index_ok, "detail": index_detail},
+            "database": {"ready": db_ok},
+        }
+        return JSONResponse(body, status_code=200 if index_ok and db_ok else 503)
+
+    return app

@@ -1,0 +1,25 @@
+"""Retrieval library (no web or database code): load, chunk, embed, index and search documents."""
+
+from app.retrieval.chunking import ChunkerParams, chunk_document
+from app.retrieval.documents import EVERYONE, Chunk, Document, Hit
+from app.retrieval.embeddings import Embedder, ModelNotFound, load_embedder
+from app.retrieval.index import (
+    BuildReport,
+    CorpusError,
+    IndexNotFound,
+    IndexStore,
+    LoadedIndex,
+    build_index,
+    current_build_dir,
+)
+from app.retrieval.language import LANGUAGES, detect_language
+from app.retrieval.loaders import LoadError, load_document
+from app.retrieval.rerank import CrossEncoderReranker, Reranker
+from app.retrieval.search import HybridSearcher, SearchResult
+
+__all__ = [
+    "EVERYONE", "LANGUAGES", "BuildReport", "Chunk", "ChunkerParams", "CorpusError", "CrossEncoderReranker",
+    "Document", "Embedder", "Hit", "HybridSearcher", "IndexNotFound", "IndexStore", "LoadError", "LoadedIndex",
+    "ModelNotFound", "Reranker", "SearchResult", "build_index", "chunk_document", "current_build_dir",
+    "detect_language", "load_document", "load_embedder",
+]

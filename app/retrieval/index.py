@@ -1,0 +1,314 @@
+"""The on-disk index: index/<build-id>/{manifest.json, chunks.jsonl, vectors.npy, faiss.index, bm25/}.
+
+`build_index` writes a new build (re-embedding only changed documents) and switches index/CURRENT
+atomically; `LoadedIndex` is one build in memory; `IndexStore` serves the current build and picks up
+new ones in the background without failing a request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import faiss
+import numpy as np
+
+from app.retrieval.chunking import ChunkerParams, chunk_document
+from app.retrieval.documents import Chunk
+from app.retrieval.embeddings import Embedder, fingerprint
+from app.retrieval.loaders import LoadError, iter_corpus_files, load_document
+from app.retrieval.text import tokenize
+
+log = logging.getLogger(__name__)
+CURRENT = "CURRENT"
+KEEP_BUILDS = 3
+
+
+class CorpusError(Exception):
+    """The corpus folder is missing, empty, or none of its documents could be read."""
+
+
+class IndexNotFound(Exception):
+    """No index build is available (run `ayuda index`)."""
+
+
+@dataclass
+class BuildReport:
+    build_id: str
+    path: Path
+    documents: int = 0
+    chunks: int = 0
+    embedded_documents: int = 0
+    reused_documents: int = 0
+    deleted_documents: int = 0
+    embedded_chunks: int = 0
+    errors: list[dict[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    full: bool = False
+
+
+def _model_id(path: Path, dimension: int) -> str:
+    return f"{Path(path).name}:{dimension}:{fingerprint(Path(path))}"
+
+
+def current_build_dir(index_dir: Path) -> Path | None:
+    pointer = Path(index_dir) / CURRENT
+    if not pointer.exists():
+        return None
+    build = Path(index_dir) / pointer.read_text().strip()
+    return build if (build / "manifest.json").exists() else None
+
+
+def _write_atomic(path: Path, data: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_text(data)
+    os.replace(tmp, path)
+
+
+def build_index(
+    corpus_dir: Path,
+    index_dir: Path,
+    model_path: Path,
+    get_embedder: Callable[[], Embedder],
+    params: ChunkerParams = ChunkerParams(),
+    *,
+    full: bool = False,
+    on_start: Callable[[int], None] | None = None,
+    on_chunks_embedded: Callable[[int], None] | None = None,
+) -> BuildReport:
+    started = time.perf_counter()
+    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"corpus folder {corpus_dir} does not exist")
+    files = iter_corpus_files(corpus_dir)
+    if not files:
+        raise CorpusError(f"corpus folder {corpus_dir} has no documents (.md, .txt, .html, .pdf, .docx)")
+
+    build_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    report = BuildReport(build_id=build_id, path=index_dir / build_id, full=full)
+    previous = None if full else _previous_build(index_dir, params, Path(model_path))
+
+    docs, errors = [], []
+    for path in files:
+        try:
+            docs.append(load_document(path, corpus_dir))
+        except (LoadError, OSError) as e:
+            errors.append({"doc_id": path.relative_to(corpus_dir).as_posix(), "reason": str(e)})
+    report.errors = errors
+    if not docs:
+        raise CorpusError(f"none of the {len(files)} documents in {corpus_dir} could be read: {errors[0]['reason']}")
+
+    chunks: list[Chunk] = []
+    vectors: list[np.ndarray | None] = []
+    to_embed: list[int] = []
+    for doc in docs:
+        old = previous.documents.get(doc.doc_id) if previous else None
+        if previous and old and old["content_hash"] == doc.content_hash:
+            reused = previous.chunks_of(doc.doc_id)
+            chunks.extend(c for c, _ in reused)
+            vectors.extend(v for _, v in reused)
+            report.reused_documents += 1
+            continue
+        new = chunk_document(doc, params)
+        to_embed.extend(range(len(chunks), len(chunks) + len(new)))
+        chunks.extend(new)
+        vectors.extend([None] * len(new))
+        report.embedded_documents += 1
+    if previous:
+        report.deleted_documents = len(set(previous.documents) - {d.doc_id for d in docs})
+
+    if on_start:
+        on_start(len(to_embed))
+    embedder = get_embedder() if to_embed or previous is None else None
+    if to_embed and embedder is not None:
+        fresh = embedder.encode_passages([chunks[i].embed_text() for i in to_embed], progress=on_chunks_embedded)
+        for i, vec in zip(to_embed, fresh, strict=True):
+            vectors[i] = vec
+    report.embedded_chunks = len(to_embed)
+    if embedder is not None:
+        model = {"id": embedder.model_id, "dimension": embedder.dimension, "path": str(embedder.path)}
+    else:
+        assert previous is not None
+        model = previous.manifest["embedding_model"]
+    matrix = np.vstack([v for v in vectors if v is not None]).astype("float32")
+
+    out = report.path
+    out.mkdir(parents=True, exist_ok=False)
+    with open(out / "chunks.jsonl", "w", encoding="utf-8") as f:
+        for c in chunks:
+            f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
+    np.save(out / "vectors.npy", matrix)
+    dense = faiss.IndexFlatIP(matrix.shape[1])
+    dense.add(matrix)
+    faiss.write_index(dense, str(out / "faiss.index"))
+    sparse = bm25s.BM25()
+    sparse.index([tokenize(c.embed_text(), c.language) for c in chunks], show_progress=False)
+    sparse.save(str(out / "bm25"), show_progress=False)
+
+    report.documents, report.chunks = len(docs), len(chunks)
+    report.seconds = round(time.perf_counter() - started, 3)
+    manifest = {
+        "build_id": build_id,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "corpus_dir": str(corpus_dir.resolve()),
+        "embedding_model": model,
+        "chunker": params.as_dict(),
+        "counts": {
+            "documents": report.documents,
+            "chunks": report.chunks,
+            "embedded_documents": report.embedded_documents,
+            "reused_documents": report.reused_documents,
+            "deleted_documents": report.deleted_documents,
+            "embedded_chunks": report.embedded_chunks,
+            "errors": len(errors),
+        },
+        "build_seconds": report.seconds,
+        "documents": {d.doc_id: d.meta() for d in docs},
+        "errors": errors,
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
+    _write_atomic(index_dir / CURRENT, build_id)
+    _prune(index_dir, keep=build_id)
+    return report
+
+
+def _previous_build(index_dir: Path, params: ChunkerParams, model_path: Path) -> LoadedIndex | None:
+    build = current_build_dir(index_dir)
+    if build is None:
+        return None
+    try:
+        prev = LoadedIndex.load(build)
+    except Exception as e:  # a damaged previous build only means a full rebuild
+        log.warning("previous build %s unreadable (%s); rebuilding everything", build, e)
+        return None
+    if prev.manifest.get("chunker") != params.as_dict():
+        return None
+    if prev.model_id != _model_id(model_path, prev.manifest["embedding_model"]["dimension"]):
+        return None  # another model: every chunk must be embedded again
+    return prev
+
+
+def _prune(index_dir: Path, keep: str) -> None:
+    builds = sorted(
+        (p for p in index_dir.iterdir() if p.is_dir() and (p / "manifest.json").exists() and p.name != keep),
+        key=lambda p: p.name,
+    )
+    for old in builds[: max(0, len(builds) - (KEEP_BUILDS - 1))]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+class LoadedIndex:
+    """One build in memory: chunks, dense (FAISS) and sparse (BM25) indexes."""
+
+    def __init__(self, path: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors: np.ndarray,
+                 dense: faiss.Index, sparse: bm25s.BM25) -> None:
+        self.path, self.manifest, self.chunks = path, manifest, chunks
+        self.vectors, self.dense, self.sparse = vectors, dense, sparse
+        self.build_id: str = manifest["build_id"]
+        self.model_id: str = manifest["embedding_model"]["id"]
+        self.documents: dict[str, dict[str, Any]] = manifest["documents"]
+        self._by_doc: dict[str, list[int]] = {}
+        for i, c in enumerate(chunks):
+            self._by_doc.setdefault(c.doc_id, []).append(i)
+
+    @classmethod
+    def load(cls, path: Path) -> LoadedIndex:
+        manifest = json.loads((path / "manifest.json").read_text())
+        with open(path / "chunks.jsonl", encoding="utf-8") as f:
+            chunks = [Chunk(**json.loads(line)) for line in f]
+        vectors = np.load(path / "vectors.npy")
+        dense = faiss.read_index(str(path / "faiss.index"))
+        sparse = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
+        if dense.ntotal != len(chunks) or len(vectors) != len(chunks):
+            raise ValueError(f"build {path.name} is inconsistent: {dense.ntotal} vectors for {len(chunks)} chunks")
+        return cls(path, manifest, chunks, vectors, dense, sparse)
+
+    def positions_of(self, doc_id: str) -> list[int]:
+        return self._by_doc.get(doc_id, [])
+
+    def chunks_of(self, doc_id: str) -> list[tuple[Chunk, np.ndarray]]:
+        return [(self.chunks[i], self.vectors[i]) for i in self._by_doc.get(doc_id, [])]
+
+    def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        scores, ids = self.dense.search(query.reshape(1, -1).astype("float32"), min(k, len(self.chunks)))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def bm25_search(self, tokens: list[str], k: int) -> list[tuple[int, float]]:
+        known = [t for t in tokens if t in self.sparse.vocab_dict]
+        if not known:
+            return []
+        scores = self.sparse.get_scores(known)
+        top = np.argsort(-scores)[:k]
+        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+
+class IndexStore:
+    """Holds the current build; notices a new index/CURRENT and swaps it in without blocking requests."""
+
+    def __init__(self, index_dir: Path, *, check_seconds: float = 1.0) -> None:
+        self.index_dir = Path(index_dir)
+        self.check_seconds = check_seconds
+        self._current: LoadedIndex | None = None
+        self._lock = threading.Lock()
+        self._loading = False
+        self._last_check = 0.0
+        self.last_error: str | None = None
+
+    def load_now(self) -> LoadedIndex | None:
+        build = current_build_dir(self.index_dir)
+        if build is None:
+            self.last_error = f"no index in {self.index_dir} (run `ayuda index`)"
+            return None
+        try:
+            loaded = LoadedIndex.load(build)
+        except Exception as e:  # keep serving the old build when a new one is unreadable
+            self.last_error = f"index build {build.name} could not be loaded: {e}"
+            log.error(self.last_error)
+            return self._current
+        with self._lock:
+            self._current, self.last_error = loaded, None
+        log.info("serving index build %s (%d chunks)", loaded.build_id, len(loaded.chunks))
+        return loaded
+
+    def get(self) -> LoadedIndex | None:
+        """The build to use for this request (never blocks on a reload once one is loaded)."""
+        if self._current is None:
+            return self.load_now()
+        now = time.monotonic()
+        if now - self._last_check >= self.check_seconds:
+            self._last_check = now
+            self._maybe_reload()
+        return self._current
+
+    def _maybe_reload(self) -> None:
+        pointer = self.index_dir / CURRENT
+        try:
+            wanted = pointer.read_text().strip()
+        except OSError:
+            return
+        current = self._current
+        if current is not None and wanted == current.build_id:
+            return
+        with self._lock:
+            if self._loading:
+                return
+            self._loading = True
+
+        def work() -> None:
+            try:
+                self.load_now()
+            finally:
+                self._loading = False
+
+        threading.Thread(target=work, name="index-reload", daemon=True).start()

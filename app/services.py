@@ -1,0 +1,69 @@
+"""The heavy objects of one running Ayuda, built once (app start-up, CLI command, eval run) and shared."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.chat.service import ChatService
+from app.chat.store import ConversationStore
+from app.config import Settings
+from app.db import make_engine, make_session_factory, upgrade
+from app.retrieval import (
+    CrossEncoderReranker,
+    Embedder,
+    HybridSearcher,
+    IndexNotFound,
+    IndexStore,
+    ModelNotFound,
+    load_embedder,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    embedder: Embedder | None
+    store: IndexStore
+    searcher: HybridSearcher | None
+    chat: ChatService
+    model_error: str | None = None
+
+    def index_status(self) -> tuple[bool, str]:
+        """(ready, detail) for /readyz and the CLI."""
+        if self.searcher is None:
+            return False, self.model_error or "embedding model not loaded"
+        try:
+            index = self.searcher.index()
+        except IndexNotFound as e:
+            return False, str(e)
+        return True, f"build {index.build_id}, {len(index.chunks)} chunks"
+
+
+def build_services(settings: Settings, *, embedder: Embedder | None = None) -> Services:
+    engine = make_engine(settings.database_url)
+    if settings.auto_migrate:
+        upgrade(settings.database_url)
+    sessions = make_session_factory(engine)
+    model_error = None
+    if embedder is None:
+        try:
+            embedder = load_embedder(settings.embedding_model, threads=settings.torch_threads)
+        except ModelNotFound as e:
+            model_error = str(e)
+            log.error(model_error)
+    store = IndexStore(settings.index_dir, check_seconds=settings.index_check_seconds)
+    searcher = None
+    if embedder is not None:
+        reranker = CrossEncoderReranker(settings.reranker_model) if settings.reranker_model else None
+        searcher = HybridSearcher(store, embedder, reranker=reranker, retrieve_k=settings.retrieve_k,
+                                  rrf_k=settings.rrf_k)
+    chat = ChatService(settings, ConversationStore(sessions), searcher)
+    return Services(settings, engine, sessions, embedder, store, searcher, chat, model_error)

@@ -1,0 +1,57 @@
+import re
+
+import pytest
+
+from app.chat.composer import ExtractiveComposer, extract, finalize
+from app.retrieval.documents import Chunk, Hit
+
+
+def hit(doc_id: str, text: str, language: str = "en", dense: float = 0.86, score: float = 0.03) -> Hit:
+    chunk = Chunk(chunk_id=doc_id, doc_id=doc_id, title=doc_id.title(), section="Section", anchor="section",
+                  text=text, language=language, department="hr", audience=["everyone"], url=f"https://x/{doc_id}",
+                  translation_key="", ordinal=0)
+    return Hit(chunk, score, dense=dense)
+
+
+def check_integrity(answer: str, citations) -> None:  # type: ignore[no-untyped-def]
+    used = sorted({int(n) for n in re.findall(r"\[(\d+)\]", answer)})
+    assert used == [c.n for c in citations] == list(range(1, len(citations) + 1))
+
+
+def test_finalize_renumbers_by_first_use_and_drops_unused_and_dangling():
+    sources = [hit("a", "A"), hit("b", "B"), hit("c", "C")]
+    composed = finalize("Second source first [2]. Then a ghost [7]. Then the first [1] and [2] again.", sources)
+    assert composed.answer == "Second source first [1]. Then a ghost . Then the first [2] and [1] again."
+    assert [c.doc_id for c in composed.citations] == ["b", "a"]
+    check_integrity(composed.answer, composed.citations)
+
+
+def test_finalize_with_no_markers_lists_no_citations():
+    assert finalize("No sources used.", [hit("a", "A")]).citations == []
+
+
+@pytest.mark.parametrize("language,lead", [("en", "Here is"), ("es", "Esto es"), ("pt", "Veja o que")])
+def test_extractive_answer_cites_what_it_quotes_in_the_users_language(language, lead):
+    hits = [hit("payslips", "Payslips are on PeopleHub under Pay > Payslips."), hit("other", "Unrelated.", dense=0.5)]
+    composed = ExtractiveComposer().compose("Can I see my payslips?", language, hits)
+    assert composed.answer.startswith(lead)
+    assert "PeopleHub" in composed.answer and [c.doc_id for c in composed.citations] == ["payslips"]
+    check_integrity(composed.answer, composed.citations)
+    if language != "en":
+        assert "(" in composed.answer.splitlines()[0]  # says the source is in another language
+
+
+def test_close_runner_up_from_another_document_is_quoted_and_cited_too():
+    hits = [hit("a", "Alpha answer.", dense=0.870, score=0.032), hit("b", "Beta answer.", dense=0.866, score=0.031)]
+    composed = ExtractiveComposer().compose("question", "en", hits)
+    assert [c.doc_id for c in composed.citations] == ["a", "b"]
+    check_integrity(composed.answer, composed.citations)
+
+
+def test_extract_keeps_a_list_with_its_intro_when_the_passage_is_long():
+    text = ("General words about the policy. " * 20 + "\nTo reset your password:\n- Open the self-service site\n"
+            "- Confirm with MFA\n- Choose a new password of 14 characters\n" + "Closing remarks. " * 20)
+    from app.retrieval.text import tokenize
+
+    out = extract(text, set(tokenize("reset password", "en")), "en")
+    assert "To reset your password:" in out and "- Confirm with MFA" in out and len(out) < 700

