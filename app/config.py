@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     answer_threshold: float = Field(0.60, ge=0, le=1, description="Confidence at or above: answer.")
     offer_human_threshold: float = Field(
-        0.35, ge=0, le=1, description="Confidence at or above (and below answer_threshold): answer and offer a person."
+        0.45, ge=0, le=1, description="Confidence at or above (and below answer_threshold): answer and offer a person."
     )
     max_message_chars: int = Field(4000, ge=1)
     index_check_seconds: float = Field(1.0, ge=0, description="How often the server looks for a new index build.")

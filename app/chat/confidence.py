@@ -2,7 +2,7 @@
 
 The score is a logistic function of three signals measured on the retrieved passages:
 - the cosine of the best passage (multilingual e5 scores live in a narrow band: ~0.73 unrelated, ~0.87 relevant),
-- lexical coverage: the share of the question's content words that the best passage contains,
+- lexical coverage: the IDF-weighted share of the question's words that the best passage contains,
 - agreement: the dense and BM25 retrievers both rank the best passage near the top.
 Weights are set so that the scale means what it says; `ayuda eval` reports the reliability diagram.
 """
@@ -10,6 +10,7 @@ Weights are set so that the scale means what it says; `ayuda eval` reports the r
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.retrieval.documents import Hit
@@ -39,18 +40,18 @@ class Signals:
         return {"dense": round(self.dense, 4), "coverage": round(self.coverage, 3), "agreement": self.agreement}
 
 
-def signals(question: str, language: str, hits: list[Hit]) -> Signals:
+def signals(question: str, language: str, hits: list[Hit], idf: Callable[[str], float] | None = None) -> Signals:
     if not hits:
         return Signals(0.0, 0.0, False)
     top = hits[0]
     dense = max((h.dense or 0.0) for h in hits[:3])
-    q = set(tokenize(question, language))
+    weight = idf or (lambda _: 1.0)
     passage = set(tokenize(top.chunk.embed_text(), top.chunk.language))
-    if language != top.chunk.language:
-        q_doc = set(tokenize(question, top.chunk.language))
-        coverage = len(q_doc & passage) / len(q_doc) if q_doc else 0.0
-    else:
-        coverage = len(q & passage) / len(q) if q else 0.0
+    q = set(tokenize(question, top.chunk.language))
+    total = sum(weight(tok) for tok in q)
+    coverage = sum(weight(tok) for tok in q & passage) / total if total else 0.0
+    if language != top.chunk.language:  # other-language words can't match: lexical evidence is neutral
+        coverage = max(coverage, Calibration.coverage_center)
     agreement = top.dense_rank is not None and top.bm25_rank is not None and max(top.dense_rank, top.bm25_rank) < 3
     return Signals(dense, coverage, agreement)
 

@@ -29,15 +29,24 @@ _HUMAN = re.compile(
     r"\bquero (um|uma) (atendente|pessoa)\b|\batendente\b"
 )
 
-_SENSITIVE = re.compile(
-    r"\b(harass\w*|bull(y|ied|ying)|discriminat\w*|sexual\w*|assault\w*|racis\w*|retaliat\w*|grievance\w*|"
-    r"mental health|depress\w*|anxiety|burn ?out|suicid\w*|self[- ]harm|pregnan\w*|medical condition|"
-    r"pay dispute|salary dispute|underpaid|(haven'?t|have not|wasn'?t|was not|not) (been )?paid|unfair dismissal|"
-    r"acos\w*|hostig\w*|discrimin\w*|intimid\w*|agresion\w*|salud mental|depresion|ansiedad|embaraz\w*|"
-    r"no me (han )?pagad\w*|reclamacion salarial|queja formal|represalia\w*|"
-    r"assedi\w*|assedio|discrimin\w*|intimid\w*|agressao|saude mental|depressao|ansiedade|gravid\w*|"
-    r"nao (me )?(recebi|pagaram)|disputa salarial|reclamacao formal|retaliac\w*)\b"
-)
+# Sensitive topics: (pattern, the policy search that finds the relevant document whatever the language).
+SENSITIVE: dict[str, tuple[re.Pattern[str], str]] = {
+    "harassment": (re.compile(
+        r"\b(harass\w*|bull(y|ied|ying)|discriminat\w*|sexual\w*|assault\w*|racis\w*|retaliat\w*|"
+        r"acos\w*|hostig\w*|discrimin\w*|intimid\w*|agresion\w*|represalia\w*|"
+        r"assedi\w*|assedio|agressao|retaliac\w*)\b"), "anti-harassment and bullying policy: how to report"),
+    "health": (re.compile(
+        r"\b(mental health|depress\w*|anxiety|burn ?out|suicid\w*|self[- ]harm|pregnan\w*|medical condition|"
+        r"salud mental|depresion|ansiedad|embaraz\w*|saude mental|depressao|ansiedade|gravid\w*)\b"),
+        "health support, sick leave and wellbeing"),
+    "pay_dispute": (re.compile(
+        r"\b(pay dispute|salary dispute|underpaid|(haven'?t|have not|wasn'?t|was not|not) (been )?paid|"
+        r"no me (han )?pagad\w*|reclamacion salarial|nao (me )?(recebi|pagaram)|disputa salarial)\b"),
+        "pay query: salary paid incorrectly, contact payroll"),
+    "grievance": (re.compile(
+        r"\b(grievance\w*|unfair dismissal|queja formal|reclamacao formal)\b"), "code of conduct: raising a concern"),
+}
+
 
 _FOLLOW_UP = re.compile(
     r"^\W*(and|what about|how about|what if|also|same for|y|y si|y para|y en|y los|y las|que pasa con|tambien|"
@@ -49,6 +58,8 @@ _FOLLOW_UP = re.compile(
 class Route:
     kind: str  # "smalltalk" | "human" | "sensitive" | "question"
     smalltalk: str | None = None  # "greeting" | "thanks" | "goodbye"
+    topic: str | None = None  # for "sensitive": harassment | health | pay_dispute | grievance
+    policy_query: str | None = None  # what to search to show the relevant policy
 
 
 def route(message: str) -> Route:
@@ -56,8 +67,9 @@ def route(message: str) -> Route:
     for name, rx in (("greeting", _GREETING), ("thanks", _THANKS), ("goodbye", _GOODBYE)):
         if rx.match(text):
             return Route("smalltalk", name)
-    if _SENSITIVE.search(text):
-        return Route("sensitive")
+    for topic, (rx, policy_query) in SENSITIVE.items():
+        if rx.search(text):
+            return Route("sensitive", topic=topic, policy_query=policy_query)
     if _HUMAN.search(text):
         return Route("human")
     return Route("question")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.chat.composer import Citation, Composer, ExtractiveComposer
-from app.chat.confidence import ANSWERED, ESCALATED, OFFER_HUMAN, Calibration, confidence, gate, signals
+from app.chat.confidence import ESCALATED, OFFER_HUMAN, Calibration, confidence, gate, signals
 from app.chat.routing import is_follow_up, route
 from app.chat.store import ConversationStore
 from app.chat.texts import t
@@ -88,12 +88,13 @@ class ChatService:
             return Draft(t(lang, r.smalltalk or "greeting"), SMALLTALK, 1.0)
         if self.searcher is None:
             return Draft(t(lang, "not_ready"), NOT_READY, 0.0, reason="not_ready")
+        search_text = f"{query} {r.policy_query}" if r.policy_query else query
         try:
-            result = self.searcher.search(query, language=lang, groups=user.visible_groups, k=8)
+            result = self.searcher.search(search_text, language=lang, groups=user.visible_groups, k=8)
         except IndexNotFound:
             return Draft(t(lang, "not_ready"), NOT_READY, 0.0, reason="not_ready")
         hits = result.hits
-        sig = signals(query, lang, hits)
+        sig = signals(query, lang, hits, result.idf)
         score = confidence(sig, self.calibration)
         retrieval = {
             "build_id": result.build_id, "signals": sig.as_dict(),
@@ -119,7 +120,7 @@ class ChatService:
             return Draft(answer, ESCALATED, 0.0, [], t(lang, "escalate_next"), "no_results", hits, retrieval)
         outcome = gate(score, self.settings.answer_threshold, self.settings.offer_human_threshold)
         options = self._clarify_options(query, lang, hits)
-        if outcome != ANSWERED and options:
+        if options:
             answer = "\n".join([t(lang, "clarify"), *[f"- {o}" for o in options], t(lang, "clarify_hint")])
             return Draft(answer, CLARIFY, score, [], None, "ambiguous", hits, retrieval)
         if outcome == ESCALATED:

@@ -15,6 +15,7 @@ import shutil
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from app.retrieval.loaders import LoadError, iter_corpus_files, load_document
 from app.retrieval.text import tokenize
 
 log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
 CURRENT = "CURRENT"
 KEEP_BUILDS = 3
 
@@ -152,9 +154,12 @@ def build_index(
     dense = faiss.IndexFlatIP(matrix.shape[1])
     dense.add(matrix)
     faiss.write_index(dense, str(out / "faiss.index"))
+    tokens = [tokenize(c.embed_text(), c.language) for c in chunks]
     sparse = bm25s.BM25()
-    sparse.index([tokenize(c.embed_text(), c.language) for c in chunks], show_progress=False)
+    sparse.index(tokens, show_progress=False)
     sparse.save(str(out / "bm25"), show_progress=False)
+    df = Counter(t for toks in tokens for t in set(toks))
+    (out / "df.json").write_text(json.dumps({"chunks": len(chunks), "df": df}, ensure_ascii=False))
 
     report.documents, report.chunks = len(docs), len(chunks)
     report.seconds = round(time.perf_counter() - started, 3)
@@ -212,8 +217,8 @@ class LoadedIndex:
     """One build in memory: chunks, dense (FAISS) and sparse (BM25) indexes."""
 
     def __init__(self, path: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors: np.ndarray,
-                 dense: faiss.Index, sparse: bm25s.BM25) -> None:
-        self.path, self.manifest, self.chunks = path, manifest, chunks
+                 dense: faiss.Index, sparse: bm25s.BM25, df: dict[str, int]) -> None:
+        self.path, self.manifest, self.chunks, self.df = path, manifest, chunks, df
         self.vectors, self.dense, self.sparse = vectors, dense, sparse
         self.build_id: str = manifest["build_id"]
         self.model_id: str = manifest["embedding_model"]["id"]
@@ -230,9 +235,16 @@ class LoadedIndex:
         vectors = np.load(path / "vectors.npy")
         dense = faiss.read_index(str(path / "faiss.index"))
         sparse = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
+        df = json.loads((path / "df.json").read_text())["df"]
         if dense.ntotal != len(chunks) or len(vectors) != len(chunks):
             raise ValueError(f"build {path.name} is inconsistent: {dense.ntotal} vectors for {len(chunks)} chunks")
-        return cls(path, manifest, chunks, vectors, dense, sparse)
+        return cls(path, manifest, chunks, vectors, dense, sparse, df)
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency over chunks; a token the corpus never uses gets the highest value."""
+        import math
+
+        return math.log((len(self.chunks) + 1) / (self.df.get(token, 0) + 0.5))
 
     def positions_of(self, doc_id: str) -> list[int]:
         return self._by_doc.get(doc_id, [])

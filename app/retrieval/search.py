@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,7 @@ class SearchResult:
     hits: list[Hit]
     build_id: str
     query_vector: np.ndarray
+    idf: Callable[[str], float]
 
 
 class HybridSearcher:
@@ -62,7 +64,7 @@ class HybridSearcher:
         hits = prefer_language(hits, language, index, qvec, visible)
         if rerank and self.reranker is not None and hits:
             hits = self.reranker.rerank(query, hits[: max(k * 3, 20)])
-        return SearchResult(hits[:k], index.build_id, qvec)
+        return SearchResult(hits[:k], index.build_id, qvec, index.idf)
 
     def _fetch(self, index: LoadedIndex, visible: list[bool]) -> int:
         """Candidates to fetch so that enough remain after the ACL filter."""

@@ -1,0 +1,369 @@
+#!/usr/bin/env python3
+"""Build the binary sample documents of the demo corpus from Markdown sources.
+
+    .venv/bin/python scripts/make_sample_binaries.py
+
+Reads scripts/sample_sources/*.md (YAML front matter + a small Markdown subset:
+``#``/``##``/``###`` headings, paragraphs, ``- `` bullets, ``1. `` numbered items,
+``**bold**``) and writes:
+
+* corpus/it/acceptable-use-policy.pdf             (reportlab)
+* corpus/facilities/health-and-safety-at-work.docx (python-docx)
+
+plus a ``<file>.meta.yml`` sidecar next to each, holding the source's front matter
+(title, department, language, audience, owner, updated, url) for the indexer.
+
+PDF: the title is Helvetica-Bold 16, section headings Helvetica-Bold 13,
+sub-headings Helvetica-Bold 11 and body text Helvetica 10, so a loader can tell
+headings from body by font size. Title metadata is set; ``invariant=1`` makes
+the bytes reproducible.
+DOCX: headings use the built-in "Title", "Heading 1" and "Heading 2" styles,
+lists use "List Bullet"/"List Number"; core properties (title, dates…) are fixed
+and zip timestamps are normalised, so re-running gives identical bytes.
+
+Re-runnable: outputs are overwritten. Needs reportlab and python-docx
+(``pip install -e .[dev]`` installs both).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime as dt
+import io
+import re
+import sys
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = Path(__file__).resolve().parent / "sample_sources"
+
+# (source file, output file relative to repo root, format)
+TARGETS = [
+    ("acceptable-use-policy.md", "corpus/it/acceptable-use-policy.pdf", "pdf"),
+    ("health-and-safety-at-work.md", "corpus/facilities/health-and-safety-at-work.docx", "docx"),
+]
+
+REQUIRED_KEYS = ("title", "department", "language", "audience", "owner", "updated", "url")
+
+PUBLISHER = "Brightwave Logistics"
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+@dataclass
+class Block:
+    kind: str  # "h1" (document title), "h2", "h3", "p", "ul", "ol"
+    text: str = ""
+    items: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Source:
+    front_matter: str  # raw YAML text between the --- fences
+    meta: dict[str, str]
+    blocks: list[Block]
+
+
+_BULLET = re.compile(r"^[-*]\s+(.*)$")
+_NUMBERED = re.compile(r"^\d+[.)]\s+(.*)$")
+_HEADING = re.compile(r"^(#{1,3})\s+(.*)$")
+
+
+def parse_source(path: Path) -> Source:
+    text = path.read_text(encoding="utf-8")
+    if not text.startswith("---\n"):
+        raise SystemExit(f"{path}: missing YAML front matter")
+    end = text.index("\n---\n", 4)
+    front = text[4:end]
+    body = text[end + 5 :]
+
+    meta: dict[str, str] = {}
+    for line in front.splitlines():
+        m = re.match(r"^([A-Za-z_]+):\s*(.*?)\s*(#.*)?$", line)
+        if m:
+            meta[m.group(1)] = m.group(2).strip().strip("'\"")
+    missing = [k for k in REQUIRED_KEYS if k not in meta]
+    if missing:
+        raise SystemExit(f"{path}: front matter lacks {', '.join(missing)}")
+
+    blocks: list[Block] = []
+    para: list[str] = []
+
+    def flush_para() -> None:
+        if para:
+            blocks.append(Block("p", " ".join(para)))
+            para.clear()
+
+    for raw in body.splitlines():
+        line = raw.strip()
+        if not line:
+            flush_para()
+            continue
+        h = _HEADING.match(line)
+        b = _BULLET.match(line)
+        n = _NUMBERED.match(line)
+        if h:
+            flush_para()
+            blocks.append(Block({1: "h1", 2: "h2", 3: "h3"}[len(h.group(1))], h.group(2)))
+        elif b or n:
+            flush_para()
+            kind = "ul" if b else "ol"
+            item = (b or n).group(1)  # type: ignore[union-attr]
+            # consecutive items (even across blank lines) form one list
+            if blocks and blocks[-1].kind == kind:
+                blocks[-1].items.append(item)
+            else:
+                blocks.append(Block(kind, items=[item]))
+        else:
+            if blocks and blocks[-1].kind in ("ul", "ol") and not para and raw.startswith("  "):
+                blocks[-1].items[-1] += " " + line  # continuation of a list item
+            else:
+                para.append(line)
+    flush_para()
+    return Source(front, meta, blocks)
+
+
+def split_bold(text: str) -> list[tuple[str, bool]]:
+    """'a **b** c' -> [('a ', False), ('b', True), (' c', False)]"""
+    parts = re.split(r"\*\*(.+?)\*\*", text)
+    return [(p, i % 2 == 1) for i, p in enumerate(parts) if p]
+
+
+def updated_datetime(meta: dict[str, str]) -> dt.datetime:
+    d = dt.date.fromisoformat(meta["updated"])
+    return dt.datetime(d.year, d.month, d.day, 9, 0, 0)
+
+
+# --------------------------------------------------------------------------- sidecar
+
+
+def write_sidecar(src: Source, out: Path) -> Path:
+    sidecar = out.with_name(out.name + ".meta.yml")
+    lines = [
+        f"# Metadata for {out.name}, read by the indexer.",
+        "# Generated by scripts/make_sample_binaries.py from scripts/sample_sources/; edit the source.",
+    ]
+    lines += [ln for ln in src.front_matter.splitlines() if ln.strip()]
+    sidecar.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return sidecar
+
+
+# --------------------------------------------------------------------------- PDF
+
+
+def build_pdf(src: Source, out: Path) -> None:
+    from reportlab.lib.enums import TA_LEFT
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+
+    title_style = ParagraphStyle(
+        "BWTitle", fontName="Helvetica-Bold", fontSize=16, leading=20, spaceAfter=8, alignment=TA_LEFT
+    )
+    h2_style = ParagraphStyle(
+        "BWHeading1", fontName="Helvetica-Bold", fontSize=13, leading=16, spaceBefore=10, spaceAfter=4
+    )
+    h3_style = ParagraphStyle(
+        "BWHeading2", fontName="Helvetica-Bold", fontSize=11, leading=14, spaceBefore=6, spaceAfter=3
+    )
+    body_style = ParagraphStyle("BWBody", fontName="Helvetica", fontSize=10, leading=13, spaceAfter=5)
+    item_style = ParagraphStyle(
+        "BWItem",
+        parent=body_style,
+        leftIndent=14,
+        bulletIndent=4,
+        bulletFontName="Helvetica",
+        bulletFontSize=10,
+        spaceAfter=2,
+    )
+
+    def markup(text: str) -> str:
+        out_parts = []
+        for chunk, bold in split_bold(text):
+            esc = chunk.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            out_parts.append(f"<b>{esc}</b>" if bold else esc)
+        return "".join(out_parts)
+
+    story = []
+    for block in src.blocks:
+        if block.kind == "h1":
+            story.append(Paragraph(markup(block.text), title_style))
+        elif block.kind == "h2":
+            story.append(Paragraph(markup(block.text), h2_style))
+        elif block.kind == "h3":
+            story.append(Paragraph(markup(block.text), h3_style))
+        elif block.kind == "p":
+            story.append(Paragraph(markup(block.text), body_style))
+        else:
+            for i, item in enumerate(block.items, start=1):
+                bullet = "\u2022" if block.kind == "ul" else f"{i}."
+                story.append(Paragraph(markup(item), item_style, bulletText=bullet))
+            story.append(Spacer(1, 4))
+
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=22 * mm,
+        rightMargin=22 * mm,
+        topMargin=18 * mm,
+        bottomMargin=18 * mm,
+        title=src.meta["title"],
+        author=f"{PUBLISHER} - {src.meta['owner']}",
+        subject=src.meta["title"],
+        creator="scripts/make_sample_binaries.py",
+        keywords=f"department={src.meta['department']}; language={src.meta['language']}",
+        lang=src.meta["language"],
+        invariant=1,
+    )
+    doc.build(story)
+    out.write_bytes(buf.getvalue())
+
+
+# --------------------------------------------------------------------------- DOCX
+
+
+def _restart_numbering(document, paragraph) -> int:
+    """Give ``paragraph`` (style List Number) a fresh w:num so this list starts at 1."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    numbering = document.part.numbering_part.element
+    style = document.styles["List Number"]
+    ppr = style.element.pPr
+    num_id = int(ppr.numPr.numId.val)
+    num = next(n for n in numbering.findall(qn("w:num")) if int(n.get(qn("w:numId"))) == num_id)
+    abstract_id = num.find(qn("w:abstractNumId")).get(qn("w:val"))
+
+    new_id = max(int(n.get(qn("w:numId"))) for n in numbering.findall(qn("w:num"))) + 1
+    new_num = OxmlElement("w:num")
+    new_num.set(qn("w:numId"), str(new_id))
+    abstract = OxmlElement("w:abstractNumId")
+    abstract.set(qn("w:val"), abstract_id)
+    new_num.append(abstract)
+    override = OxmlElement("w:lvlOverride")
+    override.set(qn("w:ilvl"), "0")
+    start = OxmlElement("w:startOverride")
+    start.set(qn("w:val"), "1")
+    override.append(start)
+    new_num.append(override)
+    numbering.append(new_num)
+    _set_num_id(paragraph, new_id)
+    return new_id
+
+
+def _set_num_id(paragraph, num_id: int) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    p_pr = paragraph._p.get_or_add_pPr()
+    num_pr = OxmlElement("w:numPr")
+    ilvl = OxmlElement("w:ilvl")
+    ilvl.set(qn("w:val"), "0")
+    num_id_el = OxmlElement("w:numId")
+    num_id_el.set(qn("w:val"), str(num_id))
+    num_pr.append(ilvl)
+    num_pr.append(num_id_el)
+    p_pr.append(num_pr)
+
+
+def build_docx(src: Source, out: Path) -> None:
+    import docx
+    from docx.shared import Pt
+
+    document = docx.Document()
+    normal = document.styles["Normal"]
+    normal.font.name = "Calibri"
+    normal.font.size = Pt(11)
+
+    def add_runs(paragraph, text: str) -> None:
+        for chunk, bold in split_bold(text):
+            run = paragraph.add_run(chunk)
+            if bold:
+                run.bold = True
+
+    for block in src.blocks:
+        if block.kind == "h1":
+            document.add_paragraph(block.text, style="Title")
+        elif block.kind == "h2":
+            document.add_paragraph(block.text, style="Heading 1")
+        elif block.kind == "h3":
+            document.add_paragraph(block.text, style="Heading 2")
+        elif block.kind == "p":
+            add_runs(document.add_paragraph(style="Normal"), block.text)
+        elif block.kind == "ul":
+            for item in block.items:
+                add_runs(document.add_paragraph(style="List Bullet"), item)
+        else:  # numbered list, restarting at 1
+            num_id = None
+            for item in block.items:
+                p = document.add_paragraph(style="List Number")
+                if num_id is None:
+                    num_id = _restart_numbering(document, p)
+                else:
+                    _set_num_id(p, num_id)
+                add_runs(p, item)
+
+    when = updated_datetime(src.meta)
+    props = document.core_properties
+    props.title = src.meta["title"]
+    props.subject = src.meta["title"]
+    props.author = f"{PUBLISHER} - {src.meta['owner']}"
+    props.last_modified_by = src.meta["owner"]
+    props.language = src.meta["language"]
+    props.keywords = f"department={src.meta['department']}"
+    props.category = src.meta["department"]
+    props.comments = f"Source of truth: {src.meta['url']}"
+    props.created = when
+    props.modified = when
+    props.last_printed = when
+    props.revision = 1
+
+    buf = io.BytesIO()
+    document.save(buf)
+    out.write_bytes(_normalise_zip(buf.getvalue()))
+
+
+def _normalise_zip(data: bytes) -> bytes:
+    """Rewrite a zip with fixed timestamps and order so output bytes are reproducible."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    dst_buf = io.BytesIO()
+    with zipfile.ZipFile(dst_buf, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            new = copy.copy(info)
+            new.date_time = (1980, 1, 1, 0, 0, 0)
+            new.create_system = 0
+            new.external_attr = 0o600 << 16
+            new.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(new, src.read(info.filename))
+    return dst_buf.getvalue()
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=ROOT, help="repository root (default: %(default)s)")
+    args = parser.parse_args(argv)
+
+    for source_name, rel_out, fmt in TARGETS:
+        src = parse_source(SOURCES / source_name)
+        out = args.root / rel_out
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "pdf":
+            build_pdf(src, out)
+        else:
+            build_docx(src, out)
+        sidecar = write_sidecar(src, out)
+        print(f"wrote {out.relative_to(args.root)} ({out.stat().st_size} bytes) + {sidecar.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
