@@ -68,17 +68,22 @@ def finalize(text: str, sources: list[Hit]) -> Composed:
 
 
 def select_passages(hits: list[Hit], limit: int = 2) -> list[Hit]:
-    """The best hit, plus a runner-up from another document when it scores almost as well."""
+    """The best hit, plus a runner-up from another document when both retrievers rank it near the top too."""
     if not hits:
         return []
-    chosen = [hits[0]]
-    top = hits[0].dense or 0.0
+    first = hits[0]
+    if first.chunk.section == first.chunk.title:  # a document's intro summarises; prefer its specific section
+        first = next((h for h in hits[1:3] if h.chunk.doc_id == first.chunk.doc_id
+                      and h.chunk.section != h.chunk.title and h.score >= hits[0].score * 0.97), first)
+    chosen = [first]
+    top = max(first.dense or 0.0, hits[0].dense or 0.0)
     for hit in hits[1:4]:
         if len(chosen) >= limit:
             break
         if hit.chunk.doc_id in {c.chunk.doc_id for c in chosen}:
             continue
-        if (hit.dense or 0.0) >= top - 0.012 and hit.score >= hits[0].score * 0.9:
+        agree = hit.dense_rank is not None and hit.bm25_rank is not None and max(hit.dense_rank, hit.bm25_rank) < 3
+        if agree and (hit.dense or 0.0) >= top - 0.012 and hit.score >= hits[0].score * 0.9:
             chosen.append(hit)
     return chosen
 
@@ -97,7 +102,7 @@ def extract(text: str, question_tokens: set[str], language: str, budget: int = 6
                      else _SENTENCE.split(line))
     scores = [len(question_tokens.intersection(tokenize(u, language))) for u in units]
     best = max(range(len(units)), key=lambda i: (scores[i], -i))
-    start = best
+    start = 0 if sum(len(u) + 1 for u in units[: best + 1]) <= budget * 0.6 else best
     # A list item reads badly without its list: go back to the line that introduces it.
     while start > 0 and _is_item(units[start]) and best - start < 8:
         start -= 1
@@ -108,7 +113,8 @@ def extract(text: str, question_tokens: set[str], language: str, budget: int = 6
         picked.append(unit)
         size += len(unit) + 1
     joined = "\n".join(picked)
-    return joined if start == 0 else "… " + joined
+    cut = start + len(picked) < len(units)
+    return ("… " if start else "") + joined + (" …" if cut else "")
 
 
 def _is_item(unit: str) -> bool:

@@ -17,8 +17,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "reason_low_confidence": "the closest passages I found don't answer the question "
                                  "(confidence {confidence:.0%})",
         "reason_no_results": "nothing in the documents you can see matches the question",
-        "escalate_next": "A person from the help desk should look at this. For now, you can contact them "
-                         "directly; in the meantime you may find these related pages useful.",
+        "escalate_next": "A person from the help desk can answer this. If I misunderstood, try rephrasing; "
+                         "otherwise contact the help desk directly.",
         "human_requested": "Of course — you asked to talk to a person. I'll make sure someone from the team "
                            "sees your request.",
         "sensitive": "Thank you for telling me. This is something a person should handle, in confidence. "
@@ -44,8 +44,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "reason_low_confidence": "los fragmentos más parecidos que encontré no responden a la pregunta "
                                  "(confianza {confidence:.0%})",
         "reason_no_results": "nada en los documentos que puedes ver coincide con la pregunta",
-        "escalate_next": "Una persona del servicio de atención debería revisarlo. Mientras tanto, estas páginas "
-                         "relacionadas pueden serte útiles.",
+        "escalate_next": "Una persona del servicio de atención puede responderte. Si te he entendido mal, "
+                         "reformula la pregunta; si no, contacta directamente con el servicio de atención.",
         "human_requested": "Por supuesto: has pedido hablar con una persona. Me aseguraré de que alguien del equipo "
                            "vea tu solicitud.",
         "sensitive": "Gracias por contármelo. Es un tema que debe atender una persona, con total "
@@ -71,8 +71,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "reason_low_confidence": "os trechos mais próximos que encontrei não respondem à pergunta "
                                  "(confiança {confidence:.0%})",
         "reason_no_results": "nada nos documentos que você pode ver corresponde à pergunta",
-        "escalate_next": "Uma pessoa do atendimento deve analisar isto. Enquanto isso, estas páginas relacionadas "
-                         "podem ser úteis.",
+        "escalate_next": "Uma pessoa do atendimento pode responder a isto. Se eu entendi mal, reformule a "
+                         "pergunta; caso contrário, fale diretamente com o atendimento.",
         "human_requested": "Claro — você pediu para falar com uma pessoa. Vou garantir que alguém da equipe veja o "
                            "seu pedido.",
         "sensitive": "Obrigado por me contar. Este é um assunto que uma pessoa deve tratar, com total "

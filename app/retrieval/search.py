@@ -60,7 +60,7 @@ class HybridSearcher:
         for i, hit in fused.items():
             if hit.dense is None:  # every candidate gets a cosine, for the confidence gate
                 hit.dense = float(index.vectors[i] @ qvec)
-        hits = sorted(fused.values(), key=lambda h: h.score, reverse=True)
+        hits = sorted(fused.values(), key=lambda h: (round(h.score, 6), h.dense or 0.0), reverse=True)
         hits = prefer_language(hits, language, index, qvec, visible)
         if rerank and self.reranker is not None and hits:
             hits = self.reranker.rerank(query, hits[: max(k * 3, 20)])

@@ -41,11 +41,18 @@ def test_extractive_answer_cites_what_it_quotes_in_the_users_language(language, 
         assert "(" in composed.answer.splitlines()[0]  # says the source is in another language
 
 
-def test_close_runner_up_from_another_document_is_quoted_and_cited_too():
+def test_close_runner_up_found_by_both_retrievers_is_quoted_and_cited_too():
     hits = [hit("a", "Alpha answer.", dense=0.870, score=0.032), hit("b", "Beta answer.", dense=0.866, score=0.031)]
+    hits[1].dense_rank, hits[1].bm25_rank = 1, 0
     composed = ExtractiveComposer().compose("question", "en", hits)
     assert [c.doc_id for c in composed.citations] == ["a", "b"]
     check_integrity(composed.answer, composed.citations)
+
+
+def test_runner_up_only_one_retriever_likes_is_left_out():
+    hits = [hit("a", "Alpha answer.", dense=0.870, score=0.032), hit("b", "Beta answer.", dense=0.866, score=0.031)]
+    hits[1].dense_rank, hits[1].bm25_rank = 0, 6
+    assert [c.doc_id for c in ExtractiveComposer().compose("question", "en", hits).citations] == ["a"]
 
 
 def test_extract_keeps_a_list_with_its_intro_when_the_passage_is_long():
