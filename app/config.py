@@ -5,10 +5,40 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL_DIR = Path("models/multilingual-e5-small")
+PRIORITIES = ("low", "normal", "high", "urgent")
+
+
+class QueueConfig(BaseModel):
+    code: str = Field(..., description="Ticket number prefix, e.g. IT → IT-0007.")
+    name: str
+    group: str = Field(..., description="Members of this group are the queue's agents.")
+    confidential: bool = Field(False, description="Tickets visible only to the queue's members.")
+    email: str | None = Field(None, description="Where new-ticket notifications for agents go.")
+    keywords: list[str] = Field(default_factory=list, description="Routing words when documents don't decide.")
+
+
+DEFAULT_QUEUES = {
+    "hr": QueueConfig(code="HR", name="HR", group="hr-agents", email="people@brightwave.example",
+                      keywords=["leave", "vacation", "holiday", "vacaciones", "ferias", "contract", "contrato"]),
+    "hr-confidential": QueueConfig(code="HRC", name="HR (confidential)", group="hr-confidential",
+                                   confidential=True, email="speakup@brightwave.example"),
+    "payroll": QueueConfig(code="PAY", name="Payroll", group="payroll-agents", email="payroll@brightwave.example",
+                           keywords=["pay", "salary", "payslip", "nomina", "salario", "holerite", "expense",
+                                     "gasto", "despesa", "tax", "irpf"]),
+    "it": QueueConfig(code="IT", name="IT", group="it-agents", email="it-help@brightwave.example",
+                      keywords=["laptop", "password", "vpn", "printer", "software", "email", "wifi", "portatil",
+                                "contrasena", "senha", "notebook", "impressora", "phone", "telefono", "account"]),
+    "facilities": QueueConfig(code="FAC", name="Facilities", group="facilities-agents",
+                              email="facilities@brightwave.example",
+                              keywords=["badge", "desk", "room", "office", "parking", "mesa", "sala", "cracha"]),
+    "general": QueueConfig(code="GEN", name="General", group="general-agents"),
+}
+# (first response, resolution) in business hours, by priority.
+DEFAULT_SLA = {"urgent": (1.0, 8.0), "high": (4.0, 16.0), "normal": (8.0, 40.0), "low": (16.0, 80.0)}
 
 
 class Settings(BaseSettings):
@@ -38,6 +68,48 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(4000, ge=1)
     index_check_seconds: float = Field(1.0, ge=0, description="How often the server looks for a new index build.")
     torch_threads: int = Field(2, ge=1, description="CPU threads for the embedding model.")
+
+    # Escalation: queues, SLAs, business hours
+    queues: dict[str, QueueConfig] = Field(default_factory=lambda: dict(DEFAULT_QUEUES))
+    department_queues: dict[str, str] = Field(
+        default_factory=lambda: {"hr": "hr", "payroll": "payroll", "it": "it", "facilities": "facilities",
+                                 "general": "general"},
+        description="Document department → queue, for routing escalations.")
+    sla_hours: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_SLA))
+    sla_overrides: dict[str, dict[str, tuple[float, float]]] = Field(
+        default_factory=lambda: {"hr-confidential": {"high": (2.0, 16.0)}},
+        description="Per queue, per priority (first response, resolution) hours.")
+    business_timezone: str = "Europe/Dublin"
+    business_start_hour: int = Field(9, ge=0, le=23)
+    business_end_hour: int = Field(18, ge=1, le=24)
+    business_days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4], description="0 = Monday.")
+
+    # Notifications (outbox)
+    webhook_url: str | None = None
+    webhook_secret: str | None = Field(None, description="HMAC-SHA256 key for X-Ayuda-Signature.")
+    slack_webhook_url: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "ayuda@brightwave.example"
+    outbox_poll_seconds: float = Field(2.0, gt=0)
+    outbox_max_attempts: int = Field(10, ge=1)
+    outbox_backoff_seconds: float = Field(5.0, ge=0, description="First retry delay; doubles per attempt.")
+    outbox_backoff_max_seconds: float = Field(900.0, ge=0)
+    run_outbox_worker: bool = Field(True, description="Deliver notifications from the API process.")
+    public_url: str = Field("http://127.0.0.1:8000", description="Base URL used in notification links.")
+
+    @model_validator(mode="after")
+    def _check_escalation(self) -> Settings:
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError("AYUDA_WEBHOOK_SECRET is required when AYUDA_WEBHOOK_URL is set (payloads are signed)")
+        for name, queue in self.department_queues.items():
+            if queue not in self.queues:
+                raise ValueError(f"department_queues[{name!r}] names unknown queue {queue!r}")
+        if not any(q.confidential for q in self.queues.values()):
+            raise ValueError("one queue must be confidential (sensitive topics go there)")
+        if set(self.sla_hours) != set(PRIORITIES):
+            raise ValueError(f"sla_hours needs exactly the priorities {PRIORITIES}")
+        return self
 
     @field_validator("offer_human_threshold")
     @classmethod

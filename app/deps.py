@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from app.chat.service import ChatService
+from app.errors import Forbidden
 from app.security import User, identify
 from app.services import Services
 
@@ -24,6 +25,15 @@ def get_current_user(
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def get_current_agent(user: CurrentUser, services: ServicesDep) -> User:
+    if not services.tickets.agent_queues(user):
+        raise Forbidden("agents only: you are not a member of any queue (X-Ayuda-Groups)")
+    return user
+
+
+CurrentAgent = Annotated[User, Depends(get_current_agent)]
 
 
 def get_chat(services: ServicesDep) -> ChatService:

@@ -13,6 +13,7 @@ from app.chat.routes import router as chat_router
 from app.config import Settings, get_settings
 from app.db import ping
 from app.errors import install_error_handlers
+from app.escalation.routes import router as tickets_router
 from app.retrieval import Embedder
 from app.services import build_services
 
@@ -26,9 +27,12 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
         services = await anyio.to_thread.run_sync(lambda: build_services(settings, embedder=embedder))
         app.state.services = services
+        if settings.run_outbox_worker:
+            services.outbox.start(also=[services.tickets.check_sla])
         ready, detail = services.index_status()
         logging.getLogger("app").info("Ayuda started: index %s (%s)", "ready" if ready else "NOT ready", detail)
         yield
+        services.outbox.stop()
         services.engine.dispose()
 
     app = FastAPI(
@@ -39,6 +43,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     )
     install_error_handlers(app)
     app.include_router(chat_router)
+    app.include_router(tickets_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

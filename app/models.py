@@ -1,5 +1,6 @@
 """Every ORM model, imported in one place so Alembic and create_all see all tables."""
 
 from app.chat.models import Conversation, Message
+from app.escalation.models import OutboxMessage, QueueCounter, Ticket, TicketEvent
 
-__all__ = ["Conversation", "Message"]
+__all__ = ["Conversation", "Message", "OutboxMessage", "QueueCounter", "Ticket", "TicketEvent"]

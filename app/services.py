@@ -12,13 +12,20 @@ from app.chat.service import ChatService
 from app.chat.store import ConversationStore
 from app.config import Settings
 from app.db import make_engine, make_session_factory, upgrade
+from app.errors import NotReady
+from app.escalation.faq import FaqPublisher
+from app.escalation.flows import EscalationFlow
+from app.escalation.notify import OutboxWorker
+from app.escalation.service import TicketService
 from app.retrieval import (
+    ChunkerParams,
     CrossEncoderReranker,
     Embedder,
     HybridSearcher,
     IndexNotFound,
     IndexStore,
     ModelNotFound,
+    build_index,
     load_embedder,
 )
 
@@ -34,7 +41,21 @@ class Services:
     store: IndexStore
     searcher: HybridSearcher | None
     chat: ChatService
+    tickets: TicketService
+    faq: FaqPublisher
+    outbox: OutboxWorker
     model_error: str | None = None
+
+    def reindex(self, *, full: bool = False) -> str:
+        """Incremental index build with the loaded model; the store picks the new build up."""
+        if self.embedder is None:
+            raise NotReady(self.model_error or "the embedding model is not loaded")
+        embedder = self.embedder
+        params = ChunkerParams(self.settings.chunk_size, self.settings.chunk_overlap)
+        report = build_index(self.settings.corpus_dir, self.settings.index_dir, embedder.path, lambda: embedder,
+                             params, full=full)
+        self.store.load_now()
+        return report.build_id
 
     def index_status(self) -> tuple[bool, str]:
         """(ready, detail) for /readyz and the CLI."""
@@ -65,5 +86,10 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
         reranker = CrossEncoderReranker(settings.reranker_model) if settings.reranker_model else None
         searcher = HybridSearcher(store, embedder, reranker=reranker, retrieve_k=settings.retrieve_k,
                                   rrf_k=settings.rrf_k)
-    chat = ChatService(settings, ConversationStore(sessions), searcher)
-    return Services(settings, engine, sessions, embedder, store, searcher, chat, model_error)
+    tickets = TicketService(settings, sessions)
+    chat = ChatService(settings, ConversationStore(sessions), searcher,
+                       escalator=EscalationFlow(settings, sessions, tickets))
+    services = Services(settings, engine, sessions, embedder, store, searcher, chat, tickets,
+                        None, OutboxWorker(settings, sessions), model_error)  # type: ignore[arg-type]
+    services.faq = FaqPublisher(settings, sessions, tickets, services.reindex)
+    return services

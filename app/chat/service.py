@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from app.chat.composer import Citation, Composer, ExtractiveComposer
 from app.chat.confidence import ESCALATED, OFFER_HUMAN, Calibration, confidence, gate, signals
@@ -23,6 +23,13 @@ from app.security import User
 
 log = logging.getLogger(__name__)
 CLARIFY, SMALLTALK, NOT_READY = "clarify", "smalltalk", "not_ready"
+
+
+class Escalator(Protocol):
+    """Turns an escalated turn into a ticket (app/escalation/flows.py implements it)."""
+
+    def escalate(self, user: User, conversation_id: str, question: str, language: str, reason: str,
+                 confidence: float, hits: list[Hit], idempotency_key: str | None = None) -> Any: ...
 
 
 @dataclass
@@ -54,32 +61,54 @@ class Draft:
 
 class ChatService:
     def __init__(self, settings: Settings, store: ConversationStore, searcher: HybridSearcher | None,
-                 composer: Composer | None = None, calibration: Calibration = Calibration()) -> None:
+                 composer: Composer | None = None, calibration: Calibration = Calibration(),
+                 escalator: Escalator | None = None) -> None:
         self.settings, self.store, self.searcher = settings, store, searcher
+        self.escalator = escalator
         self.composer = composer or ExtractiveComposer()
         self.calibration = calibration
 
     def turn(self, user: User, message: str, conversation_id: str | None = None,
-             language: str | None = None) -> TurnResult:
+             language: str | None = None, idempotency_key: str | None = None) -> TurnResult:
         message = message.strip()
         if not message:
             raise BadRequest("message must not be empty")
         if len(message) > self.settings.max_message_chars:
             raise BadRequest(f"message is too long ({self.settings.max_message_chars} characters at most)")
+        if idempotency_key:
+            replay = self.store.replay(user.id, idempotency_key)
+            if replay is not None:  # a retried request: same answer, same ticket, nothing new
+                return self._result(*replay)
         history = self.store.history(conversation_id) if conversation_id else []
         lang = language or self._language(message, history, conversation_id)
         conv = self.store.get_or_create(user.id, conversation_id, lang)
         history = history if conversation_id else []
         query = self._contextualize(message, history)
-        question = self.store.add_message(conv.id, "user", message, lang, search_query=query)
+        question = self.store.add_message(conv.id, "user", message, lang, search_query=query,
+                                          idempotency_key=idempotency_key)
         draft = self.respond(user, message, query, lang)
+        ticket = None
+        if draft.outcome == ESCALATED and self.escalator is not None:
+            escalated = self.escalator.escalate(user, conv.id, message, lang, draft.reason or "low_confidence",
+                                                draft.confidence, draft.hits, idempotency_key)
+            ticket = escalated.ticket
+            draft.answer = f"{draft.answer}\n\n{escalated.message}"
+            draft.next_steps = escalated.next_steps
         reply = self.store.add_message(
             conv.id, "assistant", draft.answer, lang, outcome=draft.outcome, confidence=round(draft.confidence, 4),
-            citations=[c.__dict__ for c in draft.citations], retrieval=draft.retrieval | {"reason": draft.reason},
+            citations=[c.__dict__ for c in draft.citations], ticket_id=ticket["id"] if ticket else None,
+            retrieval=draft.retrieval | {"reason": draft.reason, "next_steps": draft.next_steps, "ticket": ticket},
         )
         log.info("turn %s outcome=%s confidence=%.2f", question.id, draft.outcome, draft.confidence)
         return TurnResult(conv.id, reply.id, draft.answer, lang, draft.citations, draft.confidence, draft.outcome,
-                          draft.next_steps, draft.reason, draft.hits)
+                          draft.next_steps, draft.reason, draft.hits, ticket)
+
+    @staticmethod
+    def _result(conversation_id: str, reply: Any) -> TurnResult:
+        extra = reply.retrieval or {}
+        return TurnResult(conversation_id, reply.id, reply.content, reply.language,
+                          [Citation(**c) for c in reply.citations or []], reply.confidence or 0.0,
+                          reply.outcome or "", extra.get("next_steps"), extra.get("reason"), [], extra.get("ticket"))
 
     def respond(self, user: User, message: str, query: str, lang: str) -> Draft:
         """The answer to one message, without persistence (also used by the eval runner)."""

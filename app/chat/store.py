@@ -50,6 +50,19 @@ class ConversationStore:
                 conv.updated_at = dt.datetime.now(dt.UTC)
             return msg
 
+    def replay(self, user_id: str, idempotency_key: str) -> tuple[str, Message] | None:
+        """The stored reply to the user's earlier request with this idempotency key, if it completed."""
+        with session_scope(self.sessions) as s:
+            question = s.scalars(select(Message).join(Conversation).where(
+                Conversation.user_id == user_id, Message.idempotency_key == idempotency_key,
+                Message.role == "user")).first()
+            if question is None:
+                return None
+            reply = s.scalars(select(Message).where(
+                Message.conversation_id == question.conversation_id, Message.seq == question.seq + 1,
+                Message.role == "assistant")).first()
+            return (question.conversation_id, reply) if reply is not None else None
+
     def update_message(self, message_id: str, **fields: Any) -> None:
         with session_scope(self.sessions) as s:
             msg = s.get(Message, message_id)

@@ -1,0 +1,1 @@
+"""Tickets: escalation from the chat to people, queues, SLAs, the agent/employee API and notifications."""

@@ -1,0 +1,101 @@
+"""Escalation flow: turn an escalated chat turn into a ticket in the right queue, with everything an agent needs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.chat.composer import Composer, ExtractiveComposer, snippet
+from app.chat.models import Message
+from app.config import Settings
+from app.db import session_scope
+from app.escalation.models import Ticket
+from app.escalation.service import TicketService, aware
+from app.escalation.sla import sla_hours
+from app.escalation.texts import tt, when
+from app.retrieval.documents import Hit
+from app.retrieval.text import fold
+from app.security import User
+
+ACTIVE = ("new", "open", "pending")
+
+
+@dataclass
+class Escalated:
+    ticket: dict[str, Any]
+    message: str  # one sentence for the chat answer
+    next_steps: str
+
+
+def ticket_ref(ticket: Ticket) -> dict[str, Any]:
+    return {"id": ticket.id, "number": ticket.number, "queue": ticket.queue, "status": ticket.status}
+
+
+class EscalationFlow:
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session], tickets: TicketService,
+                 composer: Composer | None = None) -> None:
+        self.settings, self.sessions, self.tickets = settings, sessions, tickets
+        self.composer = composer or ExtractiveComposer()
+
+    def route(self, question: str, reason: str, hits: list[Hit]) -> tuple[str, str]:
+        """(queue, priority) for an escalation."""
+        if reason == "sensitive":
+            return next(n for n, q in self.settings.queues.items() if q.confidential), "high"
+        words = set(re.findall(r"\w+", fold(question)))
+        for name, queue in self.settings.queues.items():
+            if any(fold(k) in words for k in queue.keywords):
+                return name, "normal"
+        votes: dict[str, float] = {}
+        for hit in hits[:3]:
+            queue_name = self.settings.department_queues.get(hit.chunk.department)
+            if queue_name:
+                votes[queue_name] = votes.get(queue_name, 0.0) + hit.score
+        if votes and reason != "human":
+            return max(votes, key=lambda k: votes[k]), "normal"
+        return ("general" if "general" in self.settings.queues else next(iter(self.settings.queues))), "normal"
+
+    def escalate(self, user: User, conversation_id: str, question: str, language: str, reason: str,
+                 confidence: float, hits: list[Hit], idempotency_key: str | None = None) -> Escalated:
+        queue_name, priority = self.route(question, reason, hits)
+        with session_scope(self.sessions) as s:
+            retried = idempotency_key and s.scalars(select(Ticket).where(
+                Ticket.requester == user.id, Ticket.idempotency_key == idempotency_key)).first()
+            if retried:  # a retry of a request whose ticket already exists: the same ticket
+                queue = self.settings.queues[retried.queue].name
+                return Escalated(ticket_ref(retried), tt(language, "opened", number=retried.number, queue=queue),
+                                 self._next_steps(retried, language))
+            existing = s.scalars(select(Ticket).where(Ticket.conversation_id == conversation_id,
+                                                      Ticket.status.in_(ACTIVE))
+                                 .order_by(Ticket.created_at.desc())).first()
+            if existing is not None:  # one conversation, one open ticket: add the question to it
+                self.tickets._event(s, existing, "employee_message", user.id, public=True, body=question)
+                queue = self.settings.queues[existing.queue].name
+                return Escalated(ticket_ref(existing), tt(language, "existing", number=existing.number, queue=queue),
+                                 self._next_steps(existing, language))
+            transcript = [
+                {"role": m.role, "content": m.content, "at": m.created_at.isoformat(), "outcome": m.outcome}
+                for m in s.scalars(select(Message).where(Message.conversation_id == conversation_id)
+                                   .order_by(Message.seq)).all()
+            ]
+            sources = [{"doc_id": h.chunk.doc_id, "title": h.chunk.title, "section": h.chunk.section,
+                        "url": h.chunk.link(), "score": round(h.score, 5), "dense": round(h.dense or 0.0, 4),
+                        "snippet": snippet(h.chunk.text)} for h in hits[:5]]
+            draft = self.composer.compose(question, language, hits[:3]).answer if hits else None
+            ticket = self.tickets.create(
+                s, requester=user.id, queue=queue_name, priority=priority, subject=question, language=language,
+                reason=reason, conversation_id=conversation_id, idempotency_key=idempotency_key,
+                confidence=round(confidence, 4), transcript=transcript, sources=sources, draft=draft,
+            )
+            queue = self.settings.queues[queue_name].name
+            return Escalated(ticket_ref(ticket), tt(language, "opened", number=ticket.number, queue=queue),
+                             self._next_steps(ticket, language))
+
+    def _next_steps(self, ticket: Ticket, language: str) -> str:
+        first, _ = sla_hours(self.settings, ticket.queue, ticket.priority)
+        due = when(aware(ticket.first_response_due), language, self.settings.business_timezone)
+        key = "next_steps_confidential" if ticket.confidential else "next_steps"
+        return tt(language, key, queue=self.settings.queues[ticket.queue].name, due=due, hours=f"{first:g}")
