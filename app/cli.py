@@ -1,4 +1,4 @@
-"""The `ayuda` command line: index, search, ask, serve, db."""
+"""The `ayuda` command line: index, search, ask, eval, serve, db."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.config import Settings
+from app.escalation.cli import outbox_app, tickets_app
 
 app = typer.Typer(
     help="Ayuda: cited answers from your HR/IT documents, in English, Spanish and Portuguese.",
@@ -22,6 +23,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(tickets_app, name="tickets")
+app.add_typer(outbox_app, name="outbox")
 out = Console()
 err = Console(stderr=True)
 
@@ -31,7 +34,7 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]Error:[/] {message}")
+    err.print(f"[bold red]Error:[/] {message}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -163,6 +166,42 @@ def ask(
         out.print(response.next_steps, markup=False)
     out.print(f"[dim]{response.outcome} · confidence {response.confidence:.2f} · "
               f"conversation {response.conversation_id}[/]")
+
+
+@app.command("eval")
+def eval_(
+    golden: Annotated[Path, typer.Option("--golden", help="Folder of golden *.jsonl files.")] = Path("eval/golden"),
+    json_file: Annotated[Path | None, typer.Option("--json", help="Also write the JSON report to FILE.")] = None,
+    benchmark: Annotated[str, typer.Option(
+        "--benchmark", help="golden | xquad-es-en | xquad-sentences | faquad | xquad-abstention | "
+                            "faquad-abstention (public sets read from ../shared/datasets).")] = "golden",
+    ablations: Annotated[bool, typer.Option(
+        "--ablations/--no-ablations", help="Also run BM25 only, dense only and hybrid (and + reranker).")] = True,
+    baseline: Annotated[Path, typer.Option("--baseline", help="Baseline to compare with.")] = Path(
+        "eval/baseline.json"),
+    update_baseline: Annotated[bool, typer.Option(
+        "--update-baseline", help="Write this run's metrics as the benchmark's baseline.")] = False,
+    tolerance: Annotated[float, typer.Option(
+        "--tolerance", min=0.0, max=1.0, help="Allowed drop of a metric below the baseline.")] = 0.02,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Score a fixed sample of N questions.")] = None,
+) -> None:
+    """Score retrieval, answers and escalation on the golden set or a public benchmark; gate on the baseline.
+
+    Prints a table, writes eval/reports/<stamp>-<benchmark>.{json,md} with plots, and exits 1 when a metric
+    is worse than the baseline by more than the tolerance (2 when the run cannot be made).
+
+    Examples:\n
+      ayuda eval\n
+      ayuda eval --benchmark xquad-es-en --limit 300\n
+      ayuda eval --update-baseline
+    """
+    from app.evaluation.command import EvalCommand, execute
+    from app.evaluation.datasets import BENCHMARKS
+
+    if benchmark not in BENCHMARKS:
+        raise typer.BadParameter(f"choose one of {', '.join(BENCHMARKS)}", param_hint="--benchmark")
+    cmd = EvalCommand(benchmark, golden, json_file, ablations, baseline, update_baseline, tolerance, limit)
+    raise typer.Exit(execute(cmd, _settings(), out, err))
 
 
 @app.command()

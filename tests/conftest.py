@@ -37,10 +37,9 @@ def sample_index(tmp_path_factory, embedder) -> Path:  # type: ignore[no-untyped
 def make_settings(tmp_path: Path, index_dir: Path, embedder, **extra):  # type: ignore[no-untyped-def]
     from app.config import Settings
 
-    return Settings(
-        corpus_dir=CORPUS, index_dir=index_dir, database_url=f"sqlite:///{tmp_path / 'ayuda.db'}",
-        embedding_model=embedder.path, index_check_seconds=0.0, **extra,
-    )
+    defaults = {"corpus_dir": CORPUS, "index_dir": index_dir, "database_url": f"sqlite:///{tmp_path / 'ayuda.db'}",
+                "embedding_model": embedder.path, "index_check_seconds": 0.0}
+    return Settings(**(defaults | extra))
 
 
 @pytest.fixture
@@ -56,6 +55,14 @@ def client(settings, embedder) -> Iterator:  # type: ignore[no-untyped-def]
 
     with TestClient(create_app(settings, embedder=embedder)) as c:
         yield c
+
+
+@pytest.fixture
+def index_copy(tmp_path, sample_index) -> Path:  # type: ignore[no-untyped-def]
+    """A private copy of the sample index: incremental builds of `corpus_copy` into it embed only changes."""
+    dest = tmp_path / "index"
+    shutil.copytree(sample_index, dest)
+    return dest
 
 
 @pytest.fixture

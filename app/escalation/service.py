@@ -115,7 +115,7 @@ class TicketService:
                 raise Conflict(f"ticket {ticket.number} is closed; ask a new question to open another one")
             self._event(s, ticket, "employee_message", user.id, public=True, body=body)
             if ticket.status in ("pending", "resolved"):
-                self._transition(s, ticket, "open", user.id, reason="employee replied")
+                self._transition(s, ticket, "open", user.id, reason="employee replied", notify=False)
             enqueue(s, self.settings, ticket, "ticket.employee_message",
                     f"{ticket.number}: {body[:300]}", to_employee=False)
             return ticket
@@ -163,7 +163,7 @@ class TicketService:
             ticket.assignee = assignee or user.id
             self._event(s, ticket, "assigned", user.id, public=False, data={"assignee": ticket.assignee})
             if ticket.status == "new":
-                self._transition(s, ticket, "open", user.id, reason="assigned")
+                self._transition(s, ticket, "open", user.id, reason="assigned", notify=False)
             return ticket
 
     def reply(self, user: User, ticket_id: str, body: str) -> Ticket:
@@ -177,7 +177,7 @@ class TicketService:
             if ticket.assignee is None:
                 ticket.assignee = user.id
             if ticket.status == "new":
-                self._transition(s, ticket, "open", user.id, reason="first reply")
+                self._transition(s, ticket, "open", user.id, reason="first reply", notify=False)
             enqueue(s, self.settings, ticket, "ticket.agent_reply",
                     tt(ticket.language, "event_agent_reply", number=ticket.number, body=body[:500]))
             return ticket
@@ -194,7 +194,9 @@ class TicketService:
             self._transition(s, ticket, status, user.id, reason=reason)
             return ticket
 
-    def _transition(self, s: Session, ticket: Ticket, status: str, actor: str, *, reason: str | None = None) -> None:
+    def _transition(self, s: Session, ticket: Ticket, status: str, actor: str, *, reason: str | None = None,
+                    notify: bool = True) -> None:
+        """Move along the state machine; `notify=False` for moves implied by a reply (already notified)."""
         if status not in STATUSES:
             raise BadRequest(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
         if status not in TRANSITIONS[ticket.status]:
@@ -205,6 +207,8 @@ class TicketService:
             ticket.resolved_at = now()
         self._event(s, ticket, "status_changed", actor, public=True, body=reason,
                     data={"from": old, "to": status})
+        if not notify:
+            return
         key = "event_resolved" if status == "resolved" else "event_status"
         text = tt(ticket.language, key, number=ticket.number, status=tt(ticket.language, f"status_{status}"))
         enqueue(s, self.settings, ticket, "ticket.csat_request" if status == "resolved" else "ticket.status",

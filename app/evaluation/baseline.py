@@ -86,3 +86,45 @@ def update(path: Path, benchmark: str, flat: dict[str, float | None], info: dict
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+@dataclass
+class GateResult:
+    """The outcome of comparing a run with the baseline."""
+
+    baseline: str
+    tolerance: float
+    compared: bool  # False: no baseline section for this benchmark (nothing to compare)
+    regressions: list[Regression]
+    notes: list[str]
+
+    @property
+    def passed(self) -> bool:
+        return not self.regressions
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"baseline": self.baseline, "tolerance": self.tolerance, "compared": self.compared,
+                "passed": self.passed, "notes": self.notes,
+                "regressions": [{"metric": r.metric, "baseline": r.baseline, "current": r.current,
+                                 "worse_by": None if r.current is None else round(r.drop, 4)}
+                                for r in self.regressions]}
+
+
+def gate(path: Path, benchmark: str, flat: dict[str, float | None], tolerance: float,
+         info: dict[str, Any], configs: set[str]) -> GateResult:
+    """Compare a run with the benchmark's baseline section, for the configurations this run evaluated
+    (`--no-ablations` runs only the configured pipeline); notes say when the data or model differ."""
+    data = load(path)
+    base = section(data, benchmark)
+    if base is None:
+        return GateResult(str(path), tolerance, False, [], [f"no baseline for {benchmark!r} in {path}"])
+    notes = [f"baseline {key} was {base.get(key)!r}, this run {value!r}: numbers are not strictly comparable"
+             for key, value in info.items() if key in base and base.get(key) != value]
+    metrics = base.get("metrics", {})
+    ran = {k: v for k, v in metrics.items() if k.split(".", 1)[0] in configs}
+    skipped = sorted({k.split(".", 1)[0] for k in metrics} - configs)
+    if skipped:
+        notes.append(f"not compared (not run): {', '.join(skipped)}")
+    if metrics and not ran:  # none of the baseline's configurations ran: compare everything (all missing)
+        ran = metrics
+    return GateResult(str(path), tolerance, True, compare(flat, ran, tolerance), notes)

@@ -99,15 +99,14 @@ def test_server_without_an_index_starts_and_says_not_ready(tmp_path, embedder):
         assert c.post("/api/v1/chat", json={"message": "Hello"}).json()["outcome"] == "smalltalk"
 
 
-def test_rebuilding_the_index_while_serving_fails_no_request(tmp_path, corpus_copy, embedder):
+def test_rebuilding_the_index_while_serving_fails_no_request(tmp_path, corpus_copy, index_copy, embedder):
     from fastapi.testclient import TestClient
 
     from app.main import create_app
     from app.retrieval import build_index
     from tests.conftest import make_settings
 
-    index_dir = tmp_path / "index"
-    build_index(corpus_copy, index_dir, embedder.path, lambda: embedder)
+    index_dir = index_copy
     settings = make_settings(tmp_path, index_dir, embedder)
     questions = ["How do I reset my password?", "¿Puedo ver mis nóminas en línea?", "O dia seguinte ao Natal é feriado?"]
     results: list[tuple[int, str]] = []
@@ -127,8 +126,7 @@ def test_rebuilding_the_index_while_serving_fails_no_request(tmp_path, corpus_co
         for round_ in range(3):
             leave = corpus_copy / "hr" / "annual-leave.md"
             leave.write_text(leave.read_text() + f"\n\n## Note {round_}\n\nNothing changes in round {round_}.\n")
-            builds.add(build_index(corpus_copy, index_dir, embedder.path, lambda: embedder,
-                                   full=round_ == 1).build_id)
+            builds.add(build_index(corpus_copy, index_dir, embedder.path, lambda: embedder).build_id)
         import time
 
         time.sleep(1.0)

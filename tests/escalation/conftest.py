@@ -41,7 +41,7 @@ def make_client(tmp_path, sample_index, embedder, db_url):  # type: ignore[no-un
     clients = []
 
     def make(**extra):  # type: ignore[no-untyped-def]
-        settings = make_settings(tmp_path, sample_index, embedder, run_outbox_worker=False, **extra)
+        settings = make_settings(tmp_path, sample_index, embedder, **({"run_outbox_worker": False} | extra))
         settings = settings.model_copy(update={"database_url": db_url})
         client = TestClient(create_app(settings, embedder=embedder))
         client.__enter__()

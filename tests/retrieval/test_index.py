@@ -24,33 +24,35 @@ def test_sample_index_has_manifest_and_every_format(sample_index):
     assert languages == {"en", "es", "pt"}
 
 
-def test_incremental_build_reembeds_only_what_changed(tmp_path, corpus_copy, embedder):
-    index_dir = tmp_path / "index"
-    first = build(corpus_copy, index_dir, embedder)
-    assert first.reused_documents == 0 and first.embedded_documents == first.documents
-
-    again = build(corpus_copy, index_dir, embedder)
-    assert again.embedded_documents == 0 and again.reused_documents == first.documents
-    assert again.embedded_chunks == 0
+def test_incremental_build_reembeds_only_what_changed(corpus_copy, index_copy, embedder):
+    again = build(corpus_copy, index_copy, embedder)
+    assert again.embedded_documents == 0 and again.embedded_chunks == 0 and again.reused_documents >= 40
 
     leave = corpus_copy / "hr" / "annual-leave.md"
     leave.write_text(leave.read_text() + "\n\n## Leave for volunteers\n\nTwo extra days for volunteering.\n")
     (corpus_copy / "it" / "phishing.md").unlink()
-    third = build(corpus_copy, index_dir, embedder)
+    third = build(corpus_copy, index_copy, embedder)
     assert (third.embedded_documents, third.deleted_documents) == (1, 1)
-    loaded = LoadedIndex.load(current_build_dir(index_dir))
+    loaded = LoadedIndex.load(current_build_dir(index_copy))
     assert "it/phishing.md" not in loaded.documents
     assert any("volunteering" in c.text for c in loaded.chunks)
     assert not any(c.doc_id == "it/phishing.md" for c in loaded.chunks)
-
-    full = build(corpus_copy, index_dir, embedder, full=True)
-    assert full.embedded_documents == full.documents
-    assert len([p for p in index_dir.iterdir() if p.is_dir()]) <= 3  # old builds pruned
+    assert len([p for p in index_copy.iterdir() if p.is_dir()]) <= 3  # old builds pruned
 
 
-def test_a_broken_document_is_skipped_and_reported(tmp_path, corpus_copy, embedder):
+def test_full_rebuild_embeds_everything(tmp_path, embedder):
+    corpus = tmp_path / "small"
+    for name in ("a", "b"):
+        (corpus / "it").mkdir(parents=True, exist_ok=True)
+        (corpus / "it" / f"{name}.md").write_text(f"# Doc {name}\n\n## Part\n\nText of document {name}.\n")
+    first = build(corpus, tmp_path / "index", embedder)
+    full = build(corpus, tmp_path / "index", embedder, full=True)
+    assert first.embedded_documents == full.embedded_documents == 2 and full.reused_documents == 0
+
+
+def test_a_broken_document_is_skipped_and_reported(corpus_copy, index_copy, embedder):
     (corpus_copy / "it" / "broken.pdf").write_bytes(b"%PDF-1.4 garbage")
-    report = build(corpus_copy, tmp_path / "index", embedder)
+    report = build(corpus_copy, index_copy, embedder)
     assert [e["doc_id"] for e in report.errors] == ["it/broken.pdf"]
     assert "PDF" in report.errors[0]["reason"] and report.documents >= 40
 
@@ -67,9 +69,8 @@ def test_empty_or_missing_corpus_is_a_clear_error(tmp_path, embedder, make):
     assert not (tmp_path / "index" / "CURRENT").exists()
 
 
-def test_store_picks_up_a_new_build(tmp_path, corpus_copy, embedder):
-    index_dir = tmp_path / "index"
-    build(corpus_copy, index_dir, embedder)
+def test_store_picks_up_a_new_build(corpus_copy, index_copy, embedder):
+    index_dir = index_copy
     store = IndexStore(index_dir, check_seconds=0)
     old = store.get()
     (corpus_copy / "it" / "phishing.md").unlink()

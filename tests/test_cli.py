@@ -1,0 +1,47 @@
+"""The `ayuda` command line, run in-process with real settings from the environment."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import app
+
+runner = CliRunner()
+
+
+def env(tmp_path, index_dir, embedder, corpus=None):  # type: ignore[no-untyped-def]
+    values = {"AYUDA_INDEX_DIR": str(index_dir), "AYUDA_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+              "AYUDA_EMBEDDING_MODEL": str(embedder.path)}
+    if corpus is not None:
+        values["AYUDA_CORPUS_DIR"] = str(corpus)
+    return values
+
+
+def test_index_of_an_empty_corpus_is_a_clear_error(tmp_path, embedder):
+    (tmp_path / "empty").mkdir()
+    result = runner.invoke(app, ["index", "--corpus", str(tmp_path / "empty"), "--index-dir", str(tmp_path / "i")],
+                           env=env(tmp_path, tmp_path / "i", embedder))
+    assert result.exit_code == 1 and "has no documents" in result.output and "Traceback" not in result.output
+
+
+def test_bad_flag_is_a_usage_error(tmp_path):
+    result = runner.invoke(app, ["search", "vpn", "-k", "0"])
+    assert result.exit_code == 2
+
+
+@pytest.mark.integration
+def test_index_then_ask_and_search_as_json(tmp_path, corpus_copy, index_copy, embedder):
+    e = env(tmp_path, index_copy, embedder, corpus_copy)
+    result = runner.invoke(app, ["index"], env=e)
+    assert result.exit_code == 0, result.output
+    assert "unchanged (not re-embedded)" in result.output
+    result = runner.invoke(app, ["ask", "¿Puedo ver mis nóminas en línea?", "--json"], env=e)
+    body = json.loads(result.output)
+    assert body["outcome"] == "answered" and body["citations"][0]["doc_id"] == "payroll/payslips.es.md"
+    result = runner.invoke(app, ["search", "spilled coffee laptop", "-k", "3", "--json"], env=e)
+    assert json.loads(result.output)["hits"][0]["doc_id"] == "it/laptop-damage.md"
+    result = runner.invoke(app, ["ask", "I want to talk to someone about my laptop"], env=e)
+    assert "IT-0001" in result.output
+    result = runner.invoke(app, ["tickets", "list"], env=e)
+    assert result.exit_code == 0 and "IT-0001" in result.output
