@@ -7,13 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from app.chat.routes import router as chat_router
 from app.config import Settings, get_settings
 from app.db import ping
 from app.errors import install_error_handlers
 from app.escalation.routes import router as tickets_router
+from app.metrics import Metrics
 from app.retrieval import Embedder
 from app.services import build_services
 
@@ -44,6 +45,16 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     install_error_handlers(app)
     app.include_router(chat_router)
     app.include_router(tickets_router)
+
+    metrics = Metrics()
+    app.state.metrics = metrics
+
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
+    def prometheus() -> PlainTextResponse:
+        """Prometheus metrics: chat turns by outcome/language, latency, tickets opened, index size."""
+        index = app.state.services.store.get()
+        metrics.index_chunks.set(len(index.chunks) if index else 0)
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

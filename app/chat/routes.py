@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 
 from app.chat.schemas import (
     ChatRequest,
@@ -39,12 +39,18 @@ def to_response(result: TurnResult) -> ChatResponse:
 
 @router.post("/chat", response_model=ChatResponse)
 def chat(
-    body: ChatRequest, user: CurrentUser, service: ChatDep,
+    body: ChatRequest, user: CurrentUser, service: ChatDep, request: Request,
     idempotency_key: Annotated[str | None, Header(max_length=100, description="Retries with the same key get "
                                                   "the same answer and the same ticket.")] = None,
 ) -> ChatResponse:
     """Ask a question; get a cited answer in your language, a clarifying question, or an escalation (ticket)."""
-    return to_response(service.turn(user, body.message, body.conversation_id, body.language, idempotency_key))
+    metrics = request.app.state.metrics
+    with metrics.latency.time():
+        result = service.turn(user, body.message, body.conversation_id, body.language, idempotency_key)
+    metrics.turns.labels(result.outcome, result.language).inc()
+    if result.ticket:
+        metrics.tickets.labels(result.ticket["queue"]).inc()
+    return to_response(result)
 
 
 @router.post("/messages/{message_id}/feedback", status_code=204)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from app.config import Settings
 from app.evaluation import baseline, report
@@ -44,7 +44,7 @@ def execute(cmd: EvalCommand, settings: Settings, out: Console, err: Console, em
         return 2
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                         console=err, disable=not err.is_terminal, transient=True)
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
 
     def advance(config: str, done: int, total: int) -> None:
         if config not in tasks:

@@ -81,6 +81,10 @@ def test_health_ready_and_openapi(client):
     assert ready.status_code == 200 and ready.json()["index"]["ready"] is True
     assert "/api/v1/chat" in client.get("/openapi.json").json()["paths"]
     assert client.get("/docs").status_code == 200
+    client.post("/api/v1/chat", json={"message": "¿Cómo restablezco mi contraseña?"})
+    metrics = client.get("/metrics").text
+    assert 'ayuda_chat_turns_total{language="es",outcome="answered"} 1.0' in metrics
+    assert "ayuda_index_chunks" in metrics
 
 
 def test_server_without_an_index_starts_and_says_not_ready(tmp_path, embedder):

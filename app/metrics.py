@@ -1,0 +1,20 @@
+"""Prometheus metrics (GET /metrics). One registry per app, so several apps in one process don't collide."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.turns = Counter("ayuda_chat_turns", "Chat turns by outcome and language", ["outcome", "language"],
+                             registry=self.registry)
+        self.latency = Histogram("ayuda_chat_seconds", "Chat turn latency", registry=self.registry,
+                                 buckets=(0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2))
+        self.tickets = Counter("ayuda_tickets_opened", "Tickets opened from the chat", ["queue"],
+                               registry=self.registry)
+        self.index_chunks = Gauge("ayuda_index_chunks", "Chunks in the served index build", registry=self.registry)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
