@@ -35,6 +35,17 @@ def get_current_agent(user: CurrentUser, services: ServicesDep) -> User:
 
 CurrentAgent = Annotated[User, Depends(get_current_agent)]
 
+ADMIN_GROUP = "admins"
+
+
+def get_current_admin(user: CurrentUser) -> User:
+    if ADMIN_GROUP not in user.groups:
+        raise Forbidden(f"admins only: you are not a member of the {ADMIN_GROUP} group (X-Ayuda-Groups)")
+    return user
+
+
+CurrentAdmin = Annotated[User, Depends(get_current_admin)]
+
 
 def get_chat(services: ServicesDep) -> ChatService:
     return services.chat

@@ -89,6 +89,26 @@ def build_index(
     on_start: Callable[[int], None] | None = None,
     on_chunks_embedded: Callable[[int], None] | None = None,
 ) -> BuildReport:
+    """Build a new index build; one build at a time per index folder, across processes (a file lock)."""
+    from filelock import FileLock
+
+    Path(index_dir).mkdir(parents=True, exist_ok=True)
+    with FileLock(str(Path(index_dir) / ".build.lock")):
+        return _build_index(corpus_dir, index_dir, model_path, get_embedder, params, full=full,
+                            on_start=on_start, on_chunks_embedded=on_chunks_embedded)
+
+
+def _build_index(
+    corpus_dir: Path,
+    index_dir: Path,
+    model_path: Path,
+    get_embedder: Callable[[], Embedder],
+    params: ChunkerParams = ChunkerParams(),
+    *,
+    full: bool = False,
+    on_start: Callable[[int], None] | None = None,
+    on_chunks_embedded: Callable[[int], None] | None = None,
+) -> BuildReport:
     started = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     if not corpus_dir.is_dir():
