@@ -7,7 +7,7 @@ MODEL   := models/multilingual-e5-small
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install models index run test lint bench clean
+.PHONY: install models index run test eval lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -34,6 +34,10 @@ run: models
 test: models
 	$(BIN)/ruff check app tests bench
 	$(BIN)/python -m pytest -q
+
+# Quality gate: golden set vs eval/baseline.json (exit 1 when a metric drops more than the tolerance).
+eval: models
+	$(BIN)/ayuda eval
 
 lint: install
 	$(BIN)/ruff check app tests bench

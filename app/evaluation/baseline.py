@@ -61,7 +61,11 @@ def compare(current: dict[str, float | None], baseline: dict[str, float | None],
 def load(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
-    data = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path} is not valid JSON ({e.msg}, line {e.lineno}); fix it or rewrite it with "
+                         f"`ayuda eval --update-baseline`") from e
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks", {}), dict):
         raise ValueError(f"{path} is not an Ayuda eval baseline (expected {{'benchmarks': {{...}}}})")
     return data
@@ -71,14 +75,12 @@ def section(data: dict[str, Any], benchmark: str) -> dict[str, Any] | None:
     return data.get("benchmarks", {}).get(benchmark)
 
 
-def update(path: Path, benchmark: str, flat: dict[str, float | None], info: dict[str, Any],
-           tolerance: float) -> None:
+def update(path: Path, benchmark: str, flat: dict[str, float | None], info: dict[str, Any]) -> None:
     """Write (or replace) the benchmark's section with this run's gated metrics."""
     data = load(path) or {
         "about": "Baseline for `ayuda eval` (written by `ayuda eval --update-baseline`). The gate fails when a "
-                 "metric is worse than this by more than the tolerance.",
+                 "metric is worse than this by more than the tolerance (--tolerance, 0.02 by default).",
     }
-    data.setdefault("tolerance", tolerance)
     data.setdefault("benchmarks", {})[benchmark] = {
         "updated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **info,

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from app.config import Settings
 from app.evaluation import baseline, report
 from app.evaluation.datasets import DatasetError
-from app.evaluation.runner import RunOptions, run
+from app.evaluation.runner import RunOptions, load_benchmark, run
 
 
 @dataclass
@@ -36,6 +36,13 @@ def execute(cmd: EvalCommand, settings: Settings, out: Console, err: Console, em
     from app.retrieval import CorpusError, ModelNotFound, load_embedder
 
     started = time.perf_counter()
+    options = RunOptions(cmd.benchmark, cmd.golden_dir, cmd.ablations, cmd.limit)
+    try:
+        bench = load_benchmark(options)  # before the model: bad data fails fast
+        baseline.load(cmd.baseline)
+    except (DatasetError, ValueError) as e:  # ValueError: a baseline file that is not a baseline (or not JSON)
+        err.print(f"[bold red]Error:[/] {e}")
+        return 2
     try:
         if embedder is None:
             embedder = load_embedder(settings.embedding_model, threads=settings.torch_threads)
@@ -51,11 +58,11 @@ def execute(cmd: EvalCommand, settings: Settings, out: Console, err: Console, em
             tasks[config] = progress.add_task(f"{config:>14}", total=total)
         progress.update(tasks[config], completed=done)
 
-    options = RunOptions(cmd.benchmark, cmd.golden_dir, cmd.ablations, cmd.limit)
     try:
         with progress:
-            result = run(settings, embedder, options, advance, log=lambda msg: err.print(msg, highlight=False))
-    except (DatasetError, CorpusError) as e:
+            result = run(settings, embedder, options, advance, log=lambda msg: err.print(msg, highlight=False),
+                         bench=bench)
+    except CorpusError as e:
         err.print(f"[bold red]Error:[/] {e}")
         return 2
     flat = result.flat()
@@ -64,7 +71,7 @@ def execute(cmd: EvalCommand, settings: Settings, out: Console, err: Console, em
             "reranker": result.meta["reranker"]}
     try:
         if cmd.update_baseline:
-            baseline.update(cmd.baseline, cmd.benchmark, flat, info, cmd.tolerance)
+            baseline.update(cmd.baseline, cmd.benchmark, flat, info)
             err.print(f"baseline for {cmd.benchmark!r} written to {cmd.baseline}")
         gate = baseline.gate(cmd.baseline, cmd.benchmark, flat, cmd.tolerance, info, set(result.configs))
     except ValueError as e:  # includes a baseline file that is not JSON

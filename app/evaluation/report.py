@@ -183,7 +183,7 @@ def _failures(s: Scored, limit: int = 25) -> list[str]:
             ("Answers missing required facts", [r for r in recs if r.answered and r.missing_facts()], "facts"),
             ("Language mismatches", [r for r in recs if r.language_ok is False], "answer"),
         ]
-    out = []
+    out = _fact_diagnosis(recs)
     for title, rows, what in sections:
         out.append(f"\n### {title} ({len(rows)})\n")
         for r in rows[:limit]:
@@ -192,11 +192,24 @@ def _failures(s: Scored, limit: int = 25) -> list[str]:
             if what != "retrieval":
                 line += f"; outcome {r.outcome} ({r.reason or '-'}) conf {r.confidence:.2f}; cited {r.cited or '–'}"
             if what == "facts":
-                line += f"; missing {r.missing_facts()}"
+                line += f"; missing (fact → rank of the first retrieved chunk that has it) {r.fact_ranks}"
             out.append(line)
         if len(rows) > limit:
             out.append(f"- … and {len(rows) - limit} more (see the JSON report)")
     return out
+
+
+def _fact_diagnosis(recs: list[Record]) -> list[str]:
+    """Where the facts missing from answers were: in the best retrieved chunk (quoted, but the extract window or
+    the chosen section left them out), in a lower-ranked chunk (passage selection), or nowhere retrieved."""
+    ranks = [rank for r in recs if r.answered for rank in r.fact_ranks.values()]
+    if not ranks:
+        return []
+    top = sum(rank == 0 for rank in ranks)
+    lower = sum(rank is not None and rank > 0 for rank in ranks)
+    return [f"\nFacts missing from answers: {len(ranks)} — {top} in the best retrieved chunk (left out by the "
+            f"extract window or section choice), {lower} only in a lower-ranked retrieved chunk (passage "
+            f"selection), {len(ranks) - top - lower} in no retrieved chunk (retrieval)."]
 
 
 def markdown(result: RunResult, gate: GateResult | None, images: dict[str, Path]) -> str:
@@ -286,8 +299,8 @@ def print_summary(console: Console, result: RunResult, gate: GateResult | None, 
             a = abstention_summary(s)
             console.print(f"{name}: answered {_fmt(a['answer_rate_removed'])} of questions whose document was "
                           f"removed vs {_fmt(a['answer_rate_present'])} of the rest")
-    for line in suggestion_text(primary, result.meta):
-        console.print(line.replace("**", ""), highlight=False)
+    for line in suggestion_text(primary, result.meta) + _fact_diagnosis(primary.records):
+        console.print(line.replace("**", "").strip(), highlight=False)
     for w in result.warnings:
         console.print(f"[yellow]warning:[/] {w}")
     console.print(f"index: {result.meta['index']} · total {result.meta['seconds']:.0f} s", highlight=False)
@@ -305,3 +318,5 @@ def print_summary(console: Console, result: RunResult, gate: GateResult | None, 
                           f"by more than {gate.tolerance}:")
             for r in gate.regressions:
                 console.print(f"  - {r.describe()}", highlight=False)
+            console.print("If the change is intended (or the golden set changed), record the new numbers with "
+                          "`ayuda eval --update-baseline` and commit eval/baseline.json.", highlight=False)

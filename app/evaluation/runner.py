@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from app.chat.composer import Citation
 from app.chat.service import ChatService, Draft
 from app.config import Settings
 from app.evaluation.datasets import Benchmark, EvalItem, fingerprint, golden, shared_benchmark, subsample
 from app.evaluation.memindex import MemoryStore, build_memory_index, corpus_index
-from app.evaluation.metrics import ANSWER_OUTCOMES, language_match
+from app.evaluation.metrics import ANSWER_OUTCOMES, facts_found, language_match
 from app.evaluation.scoring import Record, Scored, score
 from app.retrieval.chunking import ChunkerParams
 from app.retrieval.embeddings import Embedder
@@ -66,12 +68,33 @@ class RunResult:
         return {f"{name}.{k}": v for name, s in self.configs.items() for k, v in s.overall.items()}
 
 
+class _RepeatQueryEmbedder:
+    """The embedder, except that a query encoded twice in a row (the pipeline's search, then the deeper ranking
+    of the same text) is encoded once. Forgotten before each question, so the pipeline's latency stays real."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self._embedder = embedder
+        self._last: tuple[tuple[str, ...], np.ndarray] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._embedder, name)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        if self._last is None or self._last[0] != tuple(texts):
+            self._last = (tuple(texts), self._embedder.encode_queries(texts))
+        return self._last[1]
+
+    def forget(self) -> None:
+        self._last = None
+
+
 class FixedModeSearcher(HybridSearcher):
     """The configured searcher with the retrieval mode and reranking fixed by an ablation; remembers the last
     search text the chat pipeline asked for, so the retrieval metrics rank exactly what the pipeline searched."""
 
     def __init__(self, base: HybridSearcher, store: IndexStore, ablation: Ablation) -> None:
-        super().__init__(store, base.embedder, reranker=base.reranker if ablation.rerank else None,
+        self.queries = _RepeatQueryEmbedder(base.embedder)
+        super().__init__(store, self.queries, reranker=base.reranker if ablation.rerank else None,  # type: ignore[arg-type]
                          retrieve_k=base.retrieve_k, rrf_k=base.rrf_k)
         self.ablation = ablation
         self.last_query: str | None = None
@@ -137,6 +160,7 @@ def ask(chat: ChatService, searcher: FixedModeSearcher, item: EvalItem, index: L
     query = chat._contextualize(item.question, history)
     gold = gold_groups(item, index)
     searcher.last_query = None
+    searcher.queries.forget()
     draft: Draft | None = None
     started = time.perf_counter()
     search_text = query
@@ -158,6 +182,8 @@ def ask(chat: ChatService, searcher: FixedModeSearcher, item: EvalItem, index: L
     record.cited = [c.doc_id for c in draft.citations]
     if draft.outcome in ANSWER_OUTCOMES or draft.citations:
         record.language_ok = language_match(item.language, lang, _cited_meta(draft.citations, index), versions)
+    record.fact_ranks = {fact: next((i for i, h in enumerate(draft.hits) if facts_found(h.chunk.text, [fact])[0]),
+                                    None) for fact in record.missing_facts()}
     record.gated = draft.reason in GATED_REASONS and draft.outcome in ("answered", "answered_offer_human",
                                                                       "escalated")
     record.candidate_cited, record.candidate_answer = record.cited, draft.answer
@@ -178,10 +204,10 @@ def load_benchmark(options: RunOptions) -> Benchmark:
 
 def run(settings: Settings, embedder: Embedder, options: RunOptions,
         progress: Callable[[str, int, int], None] | None = None, log: Callable[[str], None] = lambda _: None,
-        ) -> RunResult:
+        bench: Benchmark | None = None) -> RunResult:
     from app.services import build_services
 
-    bench = load_benchmark(options)
+    bench = bench or load_benchmark(options)
     started = dt.datetime.now(dt.UTC)
     params = ChunkerParams(settings.chunk_size, settings.chunk_overlap)
     with tempfile.TemporaryDirectory(prefix="ayuda-eval-") as scratch:
@@ -211,6 +237,7 @@ def run(settings: Settings, embedder: Embedder, options: RunOptions,
             searcher = FixedModeSearcher(services.searcher, store, ablation)
             chat = copy.copy(services.chat)
             chat.searcher = searcher
+            ask(chat, searcher, bench.items[0], index, bench.pipeline, versions)  # warm-up, not scored
             records, t1 = [], time.perf_counter()
             for i, item in enumerate(bench.items, start=1):
                 records.append(ask(chat, searcher, item, index, bench.pipeline, versions))

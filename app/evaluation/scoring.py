@@ -40,6 +40,7 @@ class Record:
     gated: bool = False  # the confidence gate decided the outcome
     candidate_cited: list[str] = field(default_factory=list)  # what the bot cites (or would cite if it answered)
     candidate_answer: str = ""
+    fact_ranks: dict[str, int | None] = field(default_factory=dict)  # missing fact → first retrieved chunk with it
 
     # --- per-question metrics ---
     def retrieval(self) -> dict[str, float] | None:
@@ -101,6 +102,8 @@ class Record:
                 "answer_language": self.answer_language, "cited": self.cited, "language_ok": self.language_ok,
                 "confident_wrong": self.confident_wrong(), "missing_facts": self.missing_facts(),
             })
+            if self.fact_ranks:
+                out["missing_fact_chunk_rank"] = self.fact_ranks
             if with_answer:
                 out["answer"] = self.answer[:600]
         return out
@@ -124,8 +127,10 @@ def summarize(records: Sequence[Record]) -> dict[str, float | None]:
     out["fact_recall"] = m.mean(r.fact_recall() for r in answered)
     out["language_match"] = m.mean(None if r.language_ok is None else float(r.language_ok) for r in answered)
     scores = m.prf([r.should_not_answer for r in answered], [r.did_not_answer for r in answered])
-    out["escalation_precision"], out["escalation_recall"], out["escalation_f1"] = (
-        scores.precision, scores.recall, scores.f1)
+    has_predicted, has_expected = scores.tp + scores.fp > 0, scores.tp + scores.fn > 0
+    out["escalation_precision"] = scores.precision if has_predicted else None  # undefined, not 0, in a
+    out["escalation_recall"] = scores.recall if has_expected else None  # breakdown without positives
+    out["escalation_f1"] = scores.f1 if has_predicted and has_expected else None
     out["confident_wrong_rate"] = sum(r.confident_wrong() for r in answered) / len(answered)
     out["answer_rate"] = sum(r.answered for r in answered) / len(answered)
     calib = calibration_records(answered)

@@ -41,11 +41,11 @@ def test_a_metric_that_disappeared_is_a_regression():
 def test_update_then_gate_round_trip(tmp_path):
     path = tmp_path / "eval" / "baseline.json"
     flat = {"hybrid.recall@5": 0.9, "hybrid.latency_p50_ms": 12.0, "bm25.recall@5": 0.7, "hybrid.ece": None}
-    b.update(path, "golden", flat, {"questions": 10}, tolerance=0.02)
+    b.update(path, "golden", flat, {"questions": 10})
     data = json.loads(path.read_text())
     assert data["benchmarks"]["golden"]["metrics"] == {"bm25.recall@5": 0.7, "hybrid.recall@5": 0.9}
     assert data["benchmarks"]["golden"]["questions"] == 10
-    b.update(path, "faquad", {"hybrid.recall@5": 0.5}, {}, tolerance=0.02)  # other sections are kept
+    b.update(path, "faquad", {"hybrid.recall@5": 0.5}, {})  # other sections are kept
     assert set(json.loads(path.read_text())["benchmarks"]) == {"golden", "faquad"}
 
     passed = b.gate(path, "golden", flat, 0.02, {"questions": 10}, {"hybrid", "bm25"})
@@ -57,7 +57,7 @@ def test_update_then_gate_round_trip(tmp_path):
 
 def test_gate_compares_only_the_configurations_that_ran(tmp_path):
     path = tmp_path / "baseline.json"
-    b.update(path, "golden", {"hybrid.recall@5": 0.9, "bm25.recall@5": 0.7}, {}, 0.02)
+    b.update(path, "golden", {"hybrid.recall@5": 0.9, "bm25.recall@5": 0.7}, {})
     only_hybrid = b.gate(path, "golden", {"hybrid.recall@5": 0.9}, 0.02, {}, {"hybrid"})
     assert only_hybrid.passed and any("bm25" in n for n in only_hybrid.notes)
     renamed = b.gate(path, "golden", {"other.recall@5": 0.9}, 0.02, {}, {"other"})

@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from app.evaluation.command import EvalCommand, execute
-from tests.evaluation.test_scoring_and_datasets import fake_datasets, write_jsonl
+from tests.evaluation.fixtures import fake_datasets, write_jsonl
 
 pytestmark = pytest.mark.integration
 

@@ -6,6 +6,7 @@ import pytest
 
 from app.evaluation.datasets import DatasetError, load_golden, shared_benchmark, subsample
 from app.evaluation.scoring import Record, answer_rate_sweep, breakdown, score, summarize
+from tests.evaluation.fixtures import fake_datasets, write_jsonl
 
 
 def record(id_, *, language="en", expect="answer", outcome="answered", cited=("a.md",), gold=("a.md",),
@@ -45,6 +46,13 @@ def test_summary_of_known_records():
     assert s["confident_wrong_rate"] == pytest.approx(1 / 5)  # question 2: answered citing no gold
     assert s["answer_rate"] == pytest.approx(3 / 5)
     assert s["latency_p50_ms"] == 10.0
+
+
+def test_escalation_metrics_are_undefined_without_positives():
+    s = summarize([RECORDS[0], RECORDS[1]])  # two questions that should be answered, both answered
+    assert s["escalation_precision"] is None and s["escalation_recall"] is None and s["escalation_f1"] is None
+    s = summarize([RECORDS[0], record("e", outcome="escalated", reason="low_confidence", cited=())])
+    assert s["escalation_precision"] == 0.0 and s["escalation_recall"] is None  # a needless escalation
 
 
 def test_breakdown_by_language_splits_the_records():
@@ -87,10 +95,6 @@ GOLDEN = [
 ]
 
 
-def write_jsonl(path, rows):
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-
-
 def test_golden_files_load(tmp_path):
     write_jsonl(tmp_path / "en.jsonl", GOLDEN)
     items = load_golden(tmp_path)
@@ -117,29 +121,6 @@ def test_no_golden_files_is_an_error(tmp_path):
 
 
 # --- shared benchmarks (a tiny copy of their layout) ---------------------------------------------------------------
-
-def fake_datasets(root):
-    xq = root / "xquad_es_en"
-    (xq / "abstention_holdout").mkdir(parents=True)
-    paragraphs = [{"doc_id": "xquad-p000", "parent_doc_id": "xquad-a00", "title": "T", "text": "Alpha.", "lang": "en"},
-                  {"doc_id": "xquad-p001", "parent_doc_id": "xquad-a01", "title": "U", "text": "Beta.", "lang": "en"}]
-    write_jsonl(xq / "corpus_paragraphs.en.jsonl", paragraphs)
-    write_jsonl(xq / "corpus_sentences.en.jsonl", [{**p, "doc_id": p["doc_id"] + "-s00"} for p in paragraphs])
-    q = {"qid": "q1", "question": "¿Alfa?", "lang": "es", "gold_doc_ids": ["xquad-p000"],
-         "gold_sentence_ids": ["xquad-p000-s03"], "answers": [{"text": "Alpha", "answer_start": 0}],
-         "answerable": True}
-    write_jsonl(xq / "questions.es.jsonl", [q])
-    write_jsonl(xq / "questions.en.jsonl", [{**q, "lang": "en", "gold_sentence_ids": ["xquad-p000-s00"]}])
-    write_jsonl(xq / "abstention_holdout" / "corpus_paragraphs.en.jsonl", paragraphs[1:])
-    write_jsonl(xq / "abstention_holdout" / "questions.es.jsonl", [
-        {**q, "gold_doc_ids": [], "answerable": False, "expected_behavior": "abstain_or_escalate"}])
-    fq = root / "faquad_pt"
-    fq.mkdir()
-    write_jsonl(fq / "corpus_paragraphs.jsonl", [{**paragraphs[0], "doc_id": "faquad-d00-p00", "lang": "pt"}])
-    write_jsonl(fq / "questions.jsonl", [{**q, "lang": "pt", "gold_doc_ids": ["faquad-d00-p00"],
-                                           "equivalent_gold_doc_ids": ["faquad-d07-p01"]}])
-    return root
-
 
 def test_xquad_paragraphs_cross_lingual(tmp_path):
     bench = shared_benchmark("xquad-es-en", fake_datasets(tmp_path))
