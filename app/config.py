@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     # Retrieval and answering
     retrieve_k: int = Field(40, ge=5, le=200, description="Candidates per retriever before fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    bm25_weight: float = Field(0.3, ge=0, description="BM25 vote in the fusion (dense counts 1); eval/README.md has the sweep.")
+    bm25_cross_weight: float = Field(0.3, ge=0, description="BM25 vote for chunks in another language than the question.")
     answer_threshold: float = Field(0.60, ge=0, le=1, description="Confidence at or above: answer.")
     offer_human_threshold: float = Field(
         0.45, ge=0, le=1, description="Confidence at or above (and below answer_threshold): answer and offer a person."
@@ -97,6 +99,15 @@ class Settings(BaseSettings):
     outbox_backoff_max_seconds: float = Field(900.0, ge=0)
     run_outbox_worker: bool = Field(True, description="Deliver notifications from the API process.")
     public_url: str = Field("http://127.0.0.1:8000", description="Base URL used in notification links.")
+
+    # Web front end
+    cors_origins: str = Field(
+        "*", description="Comma-separated origins allowed to call the API from a browser (the intranet pages "
+                         "that embed /widget.js), e.g. https://intranet.example.com; `*` allows any (development).")
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
     @model_validator(mode="after")
     def _check_escalation(self) -> Settings:

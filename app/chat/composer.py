@@ -80,7 +80,11 @@ def select_passages(hits: list[Hit], limit: int = 2) -> list[Hit]:
     for hit in hits[1:4]:
         if len(chosen) >= limit:
             break
-        if hit.chunk.doc_id in {c.chunk.doc_id for c in chosen}:
+        if hit.chunk.chunk_id == first.chunk.chunk_id:
+            continue
+        if hit.chunk.doc_id == first.chunk.doc_id:  # another section of the same document, almost as close
+            if (hit.dense or 0.0) >= top - 0.006 and hit.chunk.section != hit.chunk.title:
+                chosen.append(hit)
             continue
         agree = hit.dense_rank is not None and hit.bm25_rank is not None and max(hit.dense_rank, hit.bm25_rank) < 3
         if agree and (hit.dense or 0.0) >= top - 0.012 and hit.score >= hits[0].score * 0.9:

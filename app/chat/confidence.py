@@ -23,11 +23,14 @@ ESCALATED = "escalated"
 
 @dataclass(frozen=True)
 class Calibration:
-    dense_center: float = 0.835
-    dense_scale: float = 30.0
-    coverage_weight: float = 2.5
-    coverage_center: float = 0.5
-    agreement_weight: float = 0.8
+    """z = intercept + dense·cosine + coverage·share + agreement·[both agree]; confidence = sigmoid(z).
+    Fitted on the golden set with scripts/calibrate.py (logistic regression: P(the top document answers))."""
+
+    intercept: float = -26.3
+    dense: float = 30.0
+    coverage: float = 2.5
+    agreement: float = 0.8
+    coverage_neutral: float = 0.5  # lexical evidence assumed when the passage is in another language
 
 
 @dataclass
@@ -51,7 +54,7 @@ def signals(question: str, language: str, hits: list[Hit], idf: Callable[[str], 
     total = sum(weight(tok) for tok in q)
     coverage = sum(weight(tok) for tok in q & passage) / total if total else 0.0
     if language != top.chunk.language:  # other-language words can't match: lexical evidence is neutral
-        coverage = max(coverage, Calibration.coverage_center)
+        coverage = max(coverage, Calibration.coverage_neutral)
     agreement = top.dense_rank is not None and top.bm25_rank is not None and max(top.dense_rank, top.bm25_rank) < 3
     return Signals(dense, coverage, agreement)
 
@@ -59,9 +62,7 @@ def signals(question: str, language: str, hits: list[Hit], idf: Callable[[str], 
 def confidence(s: Signals, cal: Calibration = Calibration()) -> float:
     if s.dense <= 0:
         return 0.0
-    z = (cal.dense_scale * (s.dense - cal.dense_center)
-         + cal.coverage_weight * (s.coverage - cal.coverage_center)
-         + (cal.agreement_weight if s.agreement else 0.0))
+    z = cal.intercept + cal.dense * s.dense + cal.coverage * s.coverage + (cal.agreement if s.agreement else 0.0)
     return 1.0 / (1.0 + math.exp(-z))
 
 

@@ -95,7 +95,8 @@ class FixedModeSearcher(HybridSearcher):
     def __init__(self, base: HybridSearcher, store: IndexStore, ablation: Ablation) -> None:
         self.queries = _RepeatQueryEmbedder(base.embedder)
         super().__init__(store, self.queries, reranker=base.reranker if ablation.rerank else None,  # type: ignore[arg-type]
-                         retrieve_k=base.retrieve_k, rrf_k=base.rrf_k)
+                         retrieve_k=base.retrieve_k, rrf_k=base.rrf_k, bm25_weight=base.bm25_weight,
+                         bm25_cross_weight=base.bm25_cross_weight)
         self.ablation = ablation
         self.last_query: str | None = None
 

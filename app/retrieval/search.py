@@ -26,9 +26,12 @@ class SearchResult:
 
 class HybridSearcher:
     def __init__(self, store: IndexStore, embedder: Embedder, *, reranker: Reranker | None = None,
-                 retrieve_k: int = 40, rrf_k: int = 60) -> None:
+                 retrieve_k: int = 40, rrf_k: int = 60, bm25_weight: float = 1.0,
+                 bm25_cross_weight: float = 1.0) -> None:
         self.store, self.embedder, self.reranker = store, embedder, reranker
         self.retrieve_k, self.rrf_k = retrieve_k, rrf_k
+        # BM25's vote in the fusion; `cross` applies to chunks in another language than the question.
+        self.bm25_weight, self.bm25_cross_weight = bm25_weight, bm25_cross_weight
 
     def index(self) -> LoadedIndex:
         index = self.store.get()
@@ -51,8 +54,11 @@ class HybridSearcher:
             tokens = query_tokens(query, language)
             bm25 = [r for r in index.bm25_search(tokens, self._fetch(index, visible)) if visible[r[0]]]
         dense, bm25 = dense[: self.retrieve_k], bm25[: self.retrieve_k]
-        fused = {i: Hit(index.chunks[i], score) for i, score in
-                 reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in bm25]], self.rrf_k).items()}
+        def bm25_vote(i: int) -> float:
+            return self.bm25_weight if index.chunks[i].language == language else self.bm25_cross_weight
+
+        fused = {i: Hit(index.chunks[i], score) for i, score in reciprocal_rank_fusion(
+            [[i for i, _ in dense], [i for i, _ in bm25]], self.rrf_k, [lambda _: 1.0, bm25_vote]).items()}
         for rank, (i, score) in enumerate(dense):
             fused[i].dense, fused[i].dense_rank = score, rank
         for rank, (i, score) in enumerate(bm25):
@@ -72,12 +78,14 @@ class HybridSearcher:
         return min(len(index.chunks), self.retrieve_k + hidden)
 
 
-def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60) -> dict[int, float]:
-    """RRF: each list adds 1 / (k + rank) to the items it ranks (rank starting at 1)."""
+def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60,
+                           weights: list[Callable[[int], float]] | None = None) -> dict[int, float]:
+    """RRF: each list adds weight(item) / (k + rank) to the items it ranks (rank starting at 1)."""
     scores: dict[int, float] = {}
-    for ranking in rankings:
+    for n, ranking in enumerate(rankings):
+        weight = weights[n] if weights else (lambda _: 1.0)
         for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+            scores[item] = scores.get(item, 0.0) + weight(item) / (k + rank)
     return scores
 
 
