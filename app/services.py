@@ -80,6 +80,8 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
         except ModelNotFound as e:
             model_error = str(e)
             log.error(model_error)
+    if embedder is not None:  # the first encode pays torch's warm-up; do it before the first user does
+        embedder.encode_queries(["¿Cómo restablezco mi contraseña?", "How do I reset my password?"])
     store = IndexStore(settings.index_dir, check_seconds=settings.index_check_seconds)
     searcher = None
     if embedder is not None:
