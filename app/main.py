@@ -7,8 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
 
+from app.analytics.routes import router as admin_router
 from app.chat.routes import router as chat_router
 from app.config import Settings, get_settings
 from app.db import ping
@@ -17,6 +20,9 @@ from app.escalation.routes import router as tickets_router
 from app.metrics import Metrics
 from app.retrieval import Embedder
 from app.services import build_services
+from app.web.routes import STATIC_DIR
+from app.web.routes import api as web_api_router
+from app.web.routes import pages as web_pages_router
 
 
 def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
@@ -45,6 +51,15 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     install_error_handlers(app)
     app.include_router(chat_router)
     app.include_router(tickets_router)
+    app.include_router(admin_router)
+    app.include_router(web_api_router)
+    app.include_router(web_pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # The chat widget runs on intranet pages of other origins and calls the API with the identity headers.
+    app.add_middleware(
+        CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type", "X-Ayuda-User", "X-Ayuda-Groups", "Idempotency-Key"], max_age=600,
+    )
 
     metrics = Metrics()
     app.state.metrics = metrics

@@ -92,7 +92,7 @@ def select_passages(hits: list[Hit], limit: int = 2) -> list[Hit]:
     return chosen
 
 
-def extract(text: str, question_tokens: set[str], language: str, budget: int = 650) -> str:
+def extract(text: str, question_tokens: set[str], language: str, budget: int = 650, heading: str = "") -> str:
     """The part of a passage that answers: the whole passage if short, else the best window of lines/sentences."""
     text = text.strip()
     if len(text) <= budget:
@@ -106,6 +106,8 @@ def extract(text: str, question_tokens: set[str], language: str, budget: int = 6
                      else _SENTENCE.split(line))
     scores = [len(question_tokens.intersection(tokenize(u, language))) for u in units]
     best = max(range(len(units)), key=lambda i: (scores[i], -i))
+    if heading and len(question_tokens.intersection(tokenize(heading, language))) >= max(scores[best], 1):
+        best = 0  # the section's heading is the question: its opening lines are the answer
     start = 0 if sum(len(u) + 1 for u in units[: best + 1]) <= budget * 0.6 else best
     # A list item reads badly without its list: go back to the line that introduces it.
     while start > 0 and _is_item(units[start]) and best - start < 8:
@@ -141,5 +143,6 @@ class ExtractiveComposer:
             lead = t(language, "lead_other", source_language=language_name(language, other))
         parts = [lead]
         for i, hit in enumerate(passages, start=1):
-            parts.append(f"{extract(hit.chunk.text, tokens, hit.chunk.language)} [{i}]")
+            heading = hit.chunk.section.rsplit(" > ", 1)[-1]
+            parts.append(f"{extract(hit.chunk.text, tokens, hit.chunk.language, heading=heading)} [{i}]")
         return finalize("\n\n".join(parts), passages)

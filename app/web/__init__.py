@@ -1,0 +1,1 @@
+"""Web front end: chat page and embeddable widget, help center, agent console, admin analytics."""

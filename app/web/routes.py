@@ -1,0 +1,119 @@
+"""Web front end: the pages (chat, help center, agent console, admin), the embeddable /widget.js, and the
+help-center API (/api/v1/docs). Pages are static shells whose JavaScript calls the JSON API; there is no
+build step and no separate front-end server.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from app.deps import CurrentUser, ServicesDep
+from app.errors import ERROR_RESPONSES
+from app.web.help import HelpCenter
+from app.web.schemas import DocOut, DocsOut, QueueOut
+
+WEB_DIR = Path(__file__).resolve().parent
+STATIC_DIR = WEB_DIR / "static"
+PAGES_DIR = WEB_DIR / "pages"
+# /widget.js is these files joined: one <script> tag brings the whole chat client.
+WIDGET_PARTS = ("js/core.js", "js/chat.js", "js/widget.js")
+
+# Pages only run our own scripts and only talk to our own API; text from answers and documents is put in
+# the page as text nodes, and this policy is the second line of defence if that ever slips.
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+            "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'")
+PAGE_HEADERS = {"Content-Security-Policy": PAGE_CSP, "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "same-origin", "Cache-Control": "no-cache"}
+
+api = APIRouter(prefix="/api/v1", tags=["help center"], responses=ERROR_RESPONSES)
+pages = APIRouter(include_in_schema=False)
+
+
+def get_help_center(request: Request, services: ServicesDep) -> HelpCenter:
+    help_center = getattr(request.app.state, "help_center", None)
+    if help_center is None or help_center.store is not services.store:
+        help_center = request.app.state.help_center = HelpCenter(services.store)
+    return help_center  # type: ignore[no-any-return]
+
+
+HelpDep = Annotated[HelpCenter, Depends(get_help_center)]
+
+
+@api.get("/docs", response_model=DocsOut)
+def list_docs(user: CurrentUser, help_center: HelpDep) -> DocsOut:
+    """The documents you may see, grouped by department (from the index build being served)."""
+    return DocsOut.model_validate(help_center.departments(user.visible_groups))
+
+
+@api.get("/docs/{doc_id:path}", response_model=DocOut)
+def get_doc(doc_id: str, user: CurrentUser, help_center: HelpDep) -> DocOut:
+    """One document, section by section, with anchors. 404 when it doesn't exist or you may not see it."""
+    return DocOut.model_validate(help_center.document(doc_id, user.visible_groups))
+
+
+@api.get("/queues", response_model=list[QueueOut], tags=["tickets"])
+def queues(services: ServicesDep) -> list[QueueOut]:
+    """Ticket queues and their display names (for the chat widget and the agent console)."""
+    return [QueueOut(id=key, name=q.name, group=q.group, confidential=q.confidential)
+            for key, q in services.settings.queues.items()]
+
+
+# --- pages -------------------------------------------------------------------------------------
+def _page(name: str) -> FileResponse:
+    return FileResponse(PAGES_DIR / name, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+
+
+@pages.get("/")
+def chat_page() -> FileResponse:
+    return _page("chat.html")
+
+
+@pages.get("/help")
+def help_page() -> FileResponse:
+    return _page("help.html")
+
+
+@pages.get("/help/doc/{doc_id:path}")
+def doc_page(doc_id: str) -> FileResponse:
+    return _page("doc.html")
+
+
+@pages.get("/help/faq/{slug}")
+def faq_page(slug: str) -> RedirectResponse:
+    """Published FAQ articles carry `{public_url}/help/faq/<name>` as their url."""
+    return RedirectResponse(f"/help/doc/faq/{slug}.md", status_code=307)
+
+
+@pages.get("/agent")
+def agent_page() -> FileResponse:
+    return _page("agent.html")
+
+
+@pages.get("/admin")
+def admin_page() -> FileResponse:
+    return _page("admin.html")
+
+
+@pages.get("/demo/intranet")
+def demo_intranet() -> FileResponse:
+    """A sample intranet page with the one-tag widget, to try it and to test it."""
+    return _page("demo-intranet.html")
+
+
+@lru_cache(maxsize=1)
+def _widget_source(stamp: tuple[float, ...]) -> str:
+    return "\n;\n".join((STATIC_DIR / part).read_text(encoding="utf-8") for part in WIDGET_PARTS)
+
+
+@pages.get("/widget.js")
+def widget_js() -> Response:
+    """The embeddable chat: `<script src="https://ayuda.example/widget.js" data-user=… async></script>`."""
+    stamp = tuple((STATIC_DIR / part).stat().st_mtime for part in WIDGET_PARTS)
+    return Response(_widget_source(stamp), media_type="application/javascript; charset=utf-8",
+                    headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff",
+                             "Cross-Origin-Resource-Policy": "cross-origin"})
