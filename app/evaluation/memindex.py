@@ -5,19 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-
-import bm25s
-import faiss
 
 from app.retrieval.chunking import ChunkerParams, chunk_document
 from app.retrieval.documents import Document
 from app.retrieval.embeddings import Embedder
-from app.retrieval.index import IndexStore, LoadedIndex, build_index, current_build_dir
+from app.retrieval.index import IndexStore, LoadedIndex, build_index, current_build_dir, search_structures
 from app.retrieval.loaders import LoadError, iter_corpus_files, load_document
-from app.retrieval.text import tokenize
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +35,7 @@ def build_memory_index(docs: list[Document], embedder: Embedder, params: Chunker
     if not chunks:
         raise ValueError("no text to index")
     vectors = embedder.encode_passages([c.embed_text() for c in chunks], progress=progress)
-    dense = faiss.IndexFlatIP(vectors.shape[1])
-    dense.add(vectors)
-    tokens = [tokenize(c.embed_text(), c.language) for c in chunks]
-    sparse = bm25s.BM25()
-    sparse.index(tokens, show_progress=False)
-    df = Counter(t for toks in tokens for t in set(toks))
+    dense, sparse, df = search_structures(chunks, vectors)
     build_id = "memory-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     manifest = {
         "build_id": build_id,
@@ -56,7 +46,7 @@ def build_memory_index(docs: list[Document], embedder: Embedder, params: Chunker
         "counts": {"documents": len(docs), "chunks": len(chunks)},
         "documents": {d.doc_id: d.meta() for d in docs},
     }
-    return LoadedIndex(Path("<memory>"), manifest, chunks, vectors, dense, sparse, dict(df))
+    return LoadedIndex(Path("<memory>"), manifest, chunks, vectors, dense, sparse, df)
 
 
 def up_to_date(index_dir: Path, corpus_dir: Path, embedder: Embedder, params: ChunkerParams) -> Path | None:

@@ -171,14 +171,9 @@ def _build_index(
         for c in chunks:
             f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
     np.save(out / "vectors.npy", matrix)
-    dense = faiss.IndexFlatIP(matrix.shape[1])
-    dense.add(matrix)
+    dense, sparse, df = search_structures(chunks, matrix)
     faiss.write_index(dense, str(out / "faiss.index"))
-    tokens = [tokenize(c.embed_text(), c.language) for c in chunks]
-    sparse = bm25s.BM25()
-    sparse.index(tokens, show_progress=False)
     sparse.save(str(out / "bm25"), show_progress=False)
-    df = Counter(t for toks in tokens for t in set(toks))
     (out / "df.json").write_text(json.dumps({"chunks": len(chunks), "df": df}, ensure_ascii=False))
 
     report.documents, report.chunks = len(docs), len(chunks)
@@ -206,6 +201,16 @@ def _build_index(
     _write_atomic(index_dir / CURRENT, build_id)
     _prune(index_dir, keep=build_id)
     return report
+
+
+def search_structures(chunks: list[Chunk], matrix: np.ndarray) -> tuple[faiss.Index, bm25s.BM25, dict[str, int]]:
+    """The dense index, the BM25 index and the document frequencies for chunks and their vectors."""
+    dense = faiss.IndexFlatIP(matrix.shape[1])
+    dense.add(matrix)
+    tokens = [tokenize(c.embed_text(), c.language) for c in chunks]
+    sparse = bm25s.BM25()
+    sparse.index(tokens, show_progress=False)
+    return dense, sparse, dict(Counter(t for toks in tokens for t in set(toks)))
 
 
 def _previous_build(index_dir: Path, params: ChunkerParams, model_path: Path) -> LoadedIndex | None:
