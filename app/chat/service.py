@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from app.chat.composer import Citation, Composer, ExtractiveComposer
-from app.chat.confidence import ANSWERED, ESCALATED, OFFER_HUMAN, Calibration, confidence, gate, signals
+from app.chat.confidence import ESCALATED, OFFER_HUMAN, Calibration, confidence, gate, signals
 from app.chat.routing import is_follow_up, route
 from app.chat.store import ConversationStore
 from app.chat.texts import t
@@ -149,7 +149,7 @@ class ChatService:
             return Draft(answer, ESCALATED, 0.0, [], t(lang, "escalate_next"), "no_results", hits, retrieval)
         outcome = gate(score, self.settings.answer_threshold, self.settings.offer_human_threshold)
         options = self._clarify_options(query, lang, hits)
-        if options and (outcome != ANSWERED or len(tokenize(query, lang)) <= 1):
+        if options and (outcome == ESCALATED or len(tokenize(query, lang)) <= 1):
             answer = "\n".join([t(lang, "clarify"), *[f"- {o}" for o in options], t(lang, "clarify_hint")])
             return Draft(answer, CLARIFY, score, [], None, "ambiguous", hits, retrieval)
         if outcome == ESCALATED:
