@@ -88,7 +88,8 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
         reranker = CrossEncoderReranker(settings.reranker_model) if settings.reranker_model else None
         searcher = HybridSearcher(store, embedder, reranker=reranker, retrieve_k=settings.retrieve_k,
                                   rrf_k=settings.rrf_k, bm25_weight=settings.bm25_weight,
-                                  bm25_cross_weight=settings.bm25_cross_weight)
+                                  bm25_cross_weight=settings.bm25_cross_weight,
+                                  language_debias=settings.dense_language_debias)
     tickets = TicketService(settings, sessions)
     chat = ChatService(settings, ConversationStore(sessions), searcher,
                        escalator=EscalationFlow(settings, sessions, tickets))

@@ -49,12 +49,18 @@ def signals(question: str, language: str, hits: list[Hit], idf: Callable[[str], 
     top = hits[0]
     dense = max((h.dense or 0.0) for h in hits[:3])
     weight = idf or (lambda _: 1.0)
-    passage = set(tokenize(top.chunk.embed_text(), top.chunk.language))
-    q = set(tokenize(question, top.chunk.language))
-    total = sum(weight(tok) for tok in q)
-    coverage = sum(weight(tok) for tok in q & passage) / total if total else 0.0
-    if language != top.chunk.language:  # other-language words can't match: lexical evidence is neutral
-        coverage = max(coverage, Calibration.coverage_neutral)
+
+    def coverage_of(hit: Hit) -> float:
+        passage = set(tokenize(hit.chunk.embed_text(), hit.chunk.language))
+        q = set(tokenize(question, hit.chunk.language))
+        total = sum(weight(tok) for tok in q)
+        return sum(weight(tok) for tok in q & passage) / total if total else 0.0
+
+    if top.chunk.language == language:
+        coverage = coverage_of(top)
+    else:  # other-language words can't match: use same-language runners-up as evidence, else stay neutral
+        same = [coverage_of(h) for h in hits[:3] if h.chunk.language == language]
+        coverage = min(max(same), Calibration.coverage_neutral) if same else Calibration.coverage_neutral
     agreement = top.dense_rank is not None and top.bm25_rank is not None and max(top.dense_rank, top.bm25_rank) < 3
     return Signals(dense, coverage, agreement)
 

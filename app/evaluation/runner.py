@@ -96,7 +96,7 @@ class FixedModeSearcher(HybridSearcher):
         self.queries = _RepeatQueryEmbedder(base.embedder)
         super().__init__(store, self.queries, reranker=base.reranker if ablation.rerank else None,  # type: ignore[arg-type]
                          retrieve_k=base.retrieve_k, rrf_k=base.rrf_k, bm25_weight=base.bm25_weight,
-                         bm25_cross_weight=base.bm25_cross_weight)
+                         bm25_cross_weight=base.bm25_cross_weight, language_debias=base.language_debias)
         self.ablation = ablation
         self.last_query: str | None = None
 

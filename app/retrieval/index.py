@@ -249,8 +249,11 @@ class LoadedIndex:
         self.model_id: str = manifest["embedding_model"]["id"]
         self.documents: dict[str, dict[str, Any]] = manifest["documents"]
         self._by_doc: dict[str, list[int]] = {}
+        by_language: dict[str, list[int]] = {}
         for i, c in enumerate(chunks):
             self._by_doc.setdefault(c.doc_id, []).append(i)
+            by_language.setdefault(c.language, []).append(i)
+        self._by_language = {lang: np.array(ids) for lang, ids in by_language.items()}
 
     @classmethod
     def load(cls, path: Path) -> LoadedIndex:
@@ -280,6 +283,20 @@ class LoadedIndex:
     def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         scores, ids = self.dense.search(query.reshape(1, -1).astype("float32"), min(k, len(self.chunks)))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def debiased_dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Dense ranking with each chunk's cosine taken relative to the mean cosine of its language's chunks.
+
+        Multilingual e5 scores a passage higher just for sharing the question's language; centring the scores
+        per language removes that pull, so an English answer can outrank Spanish near-misses for a Spanish
+        question. Returns raw cosines, in the debiased order.
+        """
+        scores = self.vectors @ query.astype("float32")
+        adjusted = scores.copy()
+        for positions in self._by_language.values():
+            adjusted[positions] -= scores[positions].mean()
+        top = np.argsort(-adjusted)[:k]
+        return [(int(i), float(scores[i])) for i in top]
 
     def bm25_search(self, tokens: list[str], k: int) -> list[tuple[int, float]]:
         known = [t for t in tokens if t in self.sparse.vocab_dict]

@@ -27,11 +27,12 @@ class SearchResult:
 class HybridSearcher:
     def __init__(self, store: IndexStore, embedder: Embedder, *, reranker: Reranker | None = None,
                  retrieve_k: int = 40, rrf_k: int = 60, bm25_weight: float = 1.0,
-                 bm25_cross_weight: float = 1.0) -> None:
+                 bm25_cross_weight: float = 1.0, language_debias: bool = False) -> None:
         self.store, self.embedder, self.reranker = store, embedder, reranker
         self.retrieve_k, self.rrf_k = retrieve_k, rrf_k
         # BM25's vote in the fusion; `cross` applies to chunks in another language than the question.
         self.bm25_weight, self.bm25_cross_weight = bm25_weight, bm25_cross_weight
+        self.language_debias = language_debias  # rank dense scores relative to each language's mean
 
     def index(self) -> LoadedIndex:
         index = self.store.get()
@@ -49,7 +50,9 @@ class HybridSearcher:
         visible = [c.visible_to(groups) for c in index.chunks]
         dense = bm25 = []
         if mode in ("hybrid", "dense"):
-            dense = [r for r in index.dense_search(qvec, self._fetch(index, visible)) if visible[r[0]]]
+            ranked = (index.debiased_dense_search if self.language_debias else index.dense_search)(
+                qvec, self._fetch(index, visible))
+            dense = [r for r in ranked if visible[r[0]]]
         if mode in ("hybrid", "bm25"):
             tokens = query_tokens(query, language)
             bm25 = [r for r in index.bm25_search(tokens, self._fetch(index, visible)) if visible[r[0]]]
