@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from app.deps import CurrentUser, ServicesDep
 from app.errors import ERROR_RESPONSES
@@ -64,22 +64,32 @@ def queues(services: ServicesDep) -> list[QueueOut]:
 
 
 # --- pages -------------------------------------------------------------------------------------
-def _page(name: str) -> FileResponse:
-    return FileResponse(PAGES_DIR / name, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+@lru_cache(maxsize=16)
+def _render(name: str) -> str:
+    """A page with the shared top bar (pages/_topbar.html) put in at its `<!-- topbar -->` marker."""
+    html = (PAGES_DIR / name).read_text(encoding="utf-8")
+    bar = (PAGES_DIR / "_topbar.html").read_text(encoding="utf-8")
+    identity = '<div id="identity"></div>'
+    html = html.replace("<!-- topbar lang -->\n", bar.replace("{tools}", '<div id="lang"></div>' + identity))
+    return html.replace("<!-- topbar -->\n", bar.replace("{tools}", identity))
+
+
+def _page(name: str) -> HTMLResponse:
+    return HTMLResponse(_render(name), headers=PAGE_HEADERS)
 
 
 @pages.get("/")
-def chat_page() -> FileResponse:
+def chat_page() -> HTMLResponse:
     return _page("chat.html")
 
 
 @pages.get("/help")
-def help_page() -> FileResponse:
+def help_page() -> HTMLResponse:
     return _page("help.html")
 
 
 @pages.get("/help/doc/{doc_id:path}")
-def doc_page(doc_id: str) -> FileResponse:
+def doc_page(doc_id: str) -> HTMLResponse:
     return _page("doc.html")
 
 
@@ -90,12 +100,12 @@ def faq_page(slug: str) -> RedirectResponse:
 
 
 @pages.get("/agent")
-def agent_page() -> FileResponse:
+def agent_page() -> HTMLResponse:
     return _page("agent.html")
 
 
 @pages.get("/admin")
-def admin_page() -> FileResponse:
+def admin_page() -> HTMLResponse:
     return _page("admin.html")
 
 
