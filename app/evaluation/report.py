@@ -14,7 +14,7 @@ from rich.table import Table
 from app.evaluation import plots
 from app.evaluation.baseline import GateResult
 from app.evaluation.runner import RunResult
-from app.evaluation.scoring import Record, Scored, answer_rate_sweep
+from app.evaluation.scoring import Record, Scored, answer_rate_sweep, operating_point
 
 RETRIEVAL_COLUMNS = [("recall@1", "R@1"), ("recall@5", "R@5"), ("recall@10", "R@10"), ("mrr@10", "MRR@10"),
                      ("ndcg@10", "nDCG@10")]
@@ -59,7 +59,11 @@ def removed(r: Record) -> bool:
 def abstention_summary(scored: Scored) -> dict[str, Any]:
     answered_removed = [r.answered for r in scored.records if removed(r)]
     answered_rest = [r.answered for r in scored.records if not removed(r)]
+    point = operating_point(scored.records, removed, 0.9)
     return {
+        # the yardstick: answer 90% of the questions whose document is there; how many of the rest?
+        "removed_answered_at_present_90": point[1] if point else None,
+        "threshold_at_present_90": point[0] if point else None,
         "answer_rate_removed": sum(answered_removed) / len(answered_removed) if answered_removed else None,
         "answer_rate_present": sum(answered_rest) / len(answered_rest) if answered_rest else None,
         "removed_questions": len(answered_removed), "present_questions": len(answered_rest),
@@ -246,8 +250,10 @@ def markdown(result: RunResult, gate: GateResult | None, images: dict[str, Path]
                   f"![escalation vs threshold]({images['threshold']})", ""]
     if is_abstention(result):
         lines += ["## Abstention", "", _md_table(
-            ["configuration", "answered (document removed)", "answered (document present)"],
-            [[n, _fmt(a["answer_rate_removed"]), _fmt(a["answer_rate_present"])]
+            ["configuration", "answered (document removed)", "answered (document present)",
+             "answered (removed) where 90% of present are answered", "at confidence"],
+            [[n, _fmt(a["answer_rate_removed"]), _fmt(a["answer_rate_present"]),
+              _fmt(a["removed_answered_at_present_90"]), _fmt(a["threshold_at_present_90"])]
              for n, a in ((n, abstention_summary(s)) for n, s in result.configs.items())]), "",
             f"![abstention]({images['abstention']})", ""]
     lines += [f"## What failed ({result.primary})", *_failures(primary), ""]
@@ -298,7 +304,9 @@ def print_summary(console: Console, result: RunResult, gate: GateResult | None, 
         for name, s in result.configs.items():
             a = abstention_summary(s)
             console.print(f"{name}: answered {_fmt(a['answer_rate_removed'])} of questions whose document was "
-                          f"removed vs {_fmt(a['answer_rate_present'])} of the rest")
+                          f"removed vs {_fmt(a['answer_rate_present'])} of the rest; at the confidence that "
+                          f"answers 90% of the rest ({_fmt(a['threshold_at_present_90'])}) it answers "
+                          f"{_fmt(a['removed_answered_at_present_90'])} of the removed")
     for line in suggestion_text(primary, result.meta) + _fact_diagnosis(primary.records):
         console.print(line.replace("**", "").strip(), highlight=False)
     for w in result.warnings:

@@ -95,8 +95,7 @@ class FixedModeSearcher(HybridSearcher):
     def __init__(self, base: HybridSearcher, store: IndexStore, ablation: Ablation) -> None:
         self.queries = _RepeatQueryEmbedder(base.embedder)
         super().__init__(store, self.queries, reranker=base.reranker if ablation.rerank else None,  # type: ignore[arg-type]
-                         retrieve_k=base.retrieve_k, rrf_k=base.rrf_k, bm25_weight=base.bm25_weight,
-                         bm25_cross_weight=base.bm25_cross_weight, language_debias=base.language_debias)
+                         retrieve_k=base.retrieve_k, weights=base.weights, language_debias=base.language_debias)
         self.ablation = ablation
         self.last_query: str | None = None
 
@@ -254,7 +253,9 @@ def run(settings: Settings, embedder: Embedder, options: RunOptions,
         "chunks": len(index.chunks), "documents": len(index.documents), "index_seconds": round(index_seconds, 1),
         "embedding_model": embedder.model_id, "reranker": str(settings.reranker_model or ""),
         "answer_threshold": settings.answer_threshold, "offer_human_threshold": settings.offer_human_threshold,
-        "retrieve_k": settings.retrieve_k, "rrf_k": settings.rrf_k, "chunk_size": settings.chunk_size,
+        "retrieve_k": settings.retrieve_k, "fusion": {"sentence": settings.sentence_weight, "companion": settings.companion_weight,
+                   "bm25": settings.bm25_weight, "bm25_cross": settings.bm25_cross_weight},
+        "companion_model": embedder.companion_id, "chunk_size": settings.chunk_size,
         "chunk_overlap": settings.chunk_overlap, "pipeline": bench.pipeline,
         "max_confident_wrong": options.max_confident_wrong,
         "seconds": round((dt.datetime.now(dt.UTC) - started).total_seconds(), 1),

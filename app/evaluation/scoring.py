@@ -176,6 +176,22 @@ def answer_rate_sweep(records: Sequence[Record], predicate: Callable[[Record], b
     return [(t, rate(chosen, t), rate(rest, t)) for t in thresholds]
 
 
+def operating_point(records: Sequence[Record], predicate: Callable[[Record], bool], answer_rest: float = 0.9
+                    ) -> tuple[float, float] | None:
+    """(threshold, answer rate of the selected records) at the highest confidence threshold that still answers
+    `answer_rest` of the other records: how well confidence separates the two groups, whatever the gate."""
+    chosen = [r for r in records if r.pipeline and predicate(r)]
+    rest = [r for r in records if r.pipeline and not predicate(r)]
+    if not chosen or not rest:
+        return None
+
+    def rate(rs: list[Record], t: float) -> float:
+        return sum((r.confidence >= t) if r.gated else r.answered for r in rs) / len(rs)
+    candidates = sorted({r.confidence for r in rest if r.gated}, reverse=True)
+    threshold = next((t for t in candidates if rate(rest, t) >= answer_rest), 0.0)
+    return threshold, rate(chosen, threshold)
+
+
 @dataclass
 class Scored:
     """Everything reported for one configuration (ablation)."""

@@ -15,11 +15,11 @@ from app.retrieval.index import (
 from app.retrieval.language import LANGUAGES, detect_language
 from app.retrieval.loaders import LoadError, load_document
 from app.retrieval.rerank import CrossEncoderReranker, Reranker
-from app.retrieval.search import HybridSearcher, SearchResult
+from app.retrieval.search import FusionWeights, HybridSearcher, SearchResult
 
 __all__ = [
     "EVERYONE", "LANGUAGES", "BuildReport", "Chunk", "ChunkerParams", "CorpusError", "CrossEncoderReranker",
-    "Document", "Embedder", "Hit", "HybridSearcher", "IndexNotFound", "IndexStore", "LoadError", "LoadedIndex",
+    "Document", "Embedder", "FusionWeights", "Hit", "HybridSearcher", "IndexNotFound", "IndexStore", "LoadError", "LoadedIndex",
     "ModelNotFound", "Reranker", "SearchResult", "build_index", "chunk_document", "current_build_dir",
     "detect_language", "load_document", "load_embedder",
 ]

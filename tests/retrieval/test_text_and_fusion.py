@@ -1,6 +1,9 @@
+import numpy as np
+
 from app.retrieval.language import detect_language
-from app.retrieval.search import reciprocal_rank_fusion
+from app.retrieval.search import zscore
 from app.retrieval.text import fold, query_tokens, tokenize
+from app.retrieval.vectors import sentence_max, sentences
 
 
 def test_tokens_fold_accents_and_stem_per_language():
@@ -14,10 +17,21 @@ def test_query_tokens_add_english_stems_for_other_languages():
     assert set(tokenize("online", "en")) <= set(query_tokens("ver online", "pt"))
 
 
-def test_rrf_rewards_agreement_between_retrievers():
-    scores = reciprocal_rank_fusion([[1, 2, 3], [3, 1, 4]], k=60)
-    assert scores[1] > scores[3] > scores[2] > scores[4]
-    assert abs(scores[1] - (1 / 61 + 1 / 62)) < 1e-12
+def test_zscore_normalises_over_the_visible_chunks_only():
+    scores = np.array([1.0, 2.0, 3.0, 100.0])
+    visible = np.array([True, True, True, False])  # a chunk the user may not see must not shift the scale
+    z = zscore(scores, visible)
+    assert z[1] == 0.0 and z[2] == -z[0] and abs(z[2] - 1.2247) < 1e-3
+    assert not zscore(np.ones(4), visible).any()  # no spread: no evidence either way
+
+
+def test_sentences_give_a_chunk_its_best_sentence_score():
+    text = "Full-time staff get 25 days of annual leave.\nPart-time staff get it pro rata. See HR. Unused days expire."
+    assert sentences(text) == ["Full-time staff get 25 days of annual leave.", "Part-time staff get it pro rata.",
+                               "See HR. Unused days expire."]  # fragments under 25 characters join the next one
+    assert sentences("One line only.") == []  # the chunk vector already is that sentence
+    best = sentence_max(np.array([0.5, 0.6]), np.array([0.7, 0.4, 0.55]), np.array([0, 0, 1]))
+    assert best.tolist() == [0.7, 0.6]
 
 
 def test_language_detection_for_employee_questions():

