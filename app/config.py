@@ -70,7 +70,7 @@ class Settings(BaseSettings):
                                      "the question.")
     dense_language_debias: bool = Field(True, description="Centre encoder scores per chunk language "
                                         "(multilingual models favour the question's language).")
-    answer_threshold: float = Field(0.90, ge=0, le=1, description="Confidence at or above: answer (below: answer and offer a person, or escalate). Chosen with `ayuda eval`: 1% confident-wrong on the golden set.")
+    answer_threshold: float = Field(0.72, ge=0, le=1, description="Confidence at or above: answer (below: answer and offer a person, or escalate). Chosen with `ayuda eval`: 1% confident-wrong on the golden set.")
     offer_human_threshold: float = Field(
         0.52, ge=0, le=1, description="Confidence at or above (and below answer_threshold): answer and offer a person. "
         "The escalation-F1 optimum of `ayuda eval` on the golden set."

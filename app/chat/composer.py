@@ -12,6 +12,7 @@ from typing import Protocol
 from app.chat.texts import language_name, t
 from app.retrieval.documents import Hit
 from app.retrieval.text import tokenize
+from app.retrieval.vectors import sentences
 
 _MARKER = re.compile(r"\[(\d+)\]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÁÉÍÓÚÂÊÔÃÕÇ¿¡\"(])")
@@ -92,8 +93,11 @@ def select_passages(hits: list[Hit], limit: int = 2) -> list[Hit]:
     return chosen
 
 
-def extract(text: str, question_tokens: set[str], language: str, budget: int = 650, heading: str = "") -> str:
-    """The part of a passage that answers: the whole passage if short, else the best window of lines/sentences."""
+def extract(text: str, question_tokens: set[str], language: str, budget: int = 650, heading: str = "",
+            focus: str | None = None) -> str:
+    """The part of a passage that answers: the whole passage if short, else the best window of lines/sentences:
+    around `focus` (the sentence closest to the question by meaning, which works across languages) when given,
+    else around the sentence sharing most words with the question."""
     text = text.strip()
     if len(text) <= budget:
         return text
@@ -106,6 +110,9 @@ def extract(text: str, question_tokens: set[str], language: str, budget: int = 6
                      else _SENTENCE.split(line))
     scores = [len(question_tokens.intersection(tokenize(u, language))) for u in units]
     best = max(range(len(units)), key=lambda i: (scores[i], -i))
+    if focus:
+        probe = " ".join(focus.split())[:40]
+        best = next((i for i, u in enumerate(units) if probe and probe in " ".join(u.split())), best)
     if heading and len(question_tokens.intersection(tokenize(heading, language))) >= max(scores[best], 1):
         best = 0  # the section's heading is the question: its opening lines are the answer
     start = 0 if sum(len(u) + 1 for u in units[: best + 1]) <= budget * 0.6 else best
@@ -144,5 +151,6 @@ class ExtractiveComposer:
         parts = [lead]
         for i, hit in enumerate(passages, start=1):
             heading = hit.chunk.section.rsplit(" > ", 1)[-1]
-            parts.append(f"{extract(hit.chunk.text, tokens, hit.chunk.language, heading=heading)} [{i}]")
+            focus = sentences(hit.chunk.text)[hit.best_sentence] if hit.best_sentence is not None else None
+            parts.append(f"{extract(hit.chunk.text, tokens, hit.chunk.language, heading=heading, focus=focus)} [{i}]")
         return finalize("\n\n".join(parts), passages)

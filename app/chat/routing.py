@@ -38,7 +38,7 @@ SENSITIVE: dict[str, tuple[re.Pattern[str], str]] = {
         r"acos\w*|hostig\w*|discrimin\w*|intimid\w*|agresion\w*|represalia\w*|"
         r"assedi\w*|assedio|agressao|retaliac\w*|"
         r"comments? about my (body|looks)|comentarios? sobre mi (cuerpo|fisico)|comentarios? sobre o meu corpo|"
-        r"touch(es|ed|ing)? me|me (toca|manosea)|me toca\w*)\b"), "anti-harassment and bullying policy: how to report"),
+        r"touch(es|ed|ing)? me inappropriately|me manosea\w*)\b"), "anti-harassment and bullying policy: how to report"),
     "health": (re.compile(
         r"\b(mental health|depress\w*|anxiety|burn ?out|suicid\w*|self[- ]harm|pregnan\w*|medical condition|"
         r"salud mental|depresion|ansiedad|embaraz\w*|saude mental|depressao|ansiedade|gravid\w*)\b"),

@@ -67,3 +67,4 @@ class Hit:
     dense_rank: int | None = None
     bm25_rank: int | None = None
     rerank: float | None = None
+    best_sentence: int | None = None  # the chunk's sentence closest to the question (app/retrieval/vectors.py)

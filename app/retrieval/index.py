@@ -265,6 +265,9 @@ class LoadedIndex:
             self._by_doc.setdefault(c.doc_id, []).append(i)
             by_language.setdefault(c.language, []).append(i)
         self._by_language = {lang: np.array(ids) for lang, ids in by_language.items()}
+        owners = views.owners  # a chunk's sentence vectors are contiguous and in reading order
+        starts = np.searchsorted(owners, np.arange(len(chunks) + 1)) if len(owners) else np.zeros(len(chunks) + 1, int)
+        self._sentence_rows = starts
 
     @classmethod
     def load(cls, path: Path) -> LoadedIndex:
@@ -297,9 +300,17 @@ class LoadedIndex:
         out[ids[0][ids[0] >= 0]] = scores[0][ids[0] >= 0]
         return out
 
-    def sentence_scores(self, query: np.ndarray, dense: np.ndarray) -> np.ndarray:
+    def sentence_cosines(self, query: np.ndarray) -> np.ndarray:
+        return self.views.sentences @ query.astype("float32")
+
+    def sentence_scores(self, dense: np.ndarray, sentence_cosines: np.ndarray) -> np.ndarray:
         """Per chunk, the best cosine of the chunk or any of its sentences."""
-        return sentence_max(dense, self.views.sentences @ query.astype("float32"), self.views.owners)
+        return sentence_max(dense, sentence_cosines, self.views.owners)
+
+    def best_sentence(self, position: int, sentence_cosines: np.ndarray) -> int | None:
+        """Which of the chunk's sentences (`vectors.sentences(chunk.text)`) is closest to the query."""
+        start, end = int(self._sentence_rows[position]), int(self._sentence_rows[position + 1])
+        return int(np.argmax(sentence_cosines[start:end])) if end > start else None
 
     def companion_scores(self, query: np.ndarray) -> np.ndarray | None:
         return None if self.views.companion is None else self.views.companion @ query.astype("float32")

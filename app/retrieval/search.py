@@ -78,7 +78,8 @@ class HybridSearcher:
         if not visible.any():
             return SearchResult([], index.build_id, qvec, index.idf)
         cosine = index.dense_scores(qvec)
-        sentence = index.sentence_scores(qvec, cosine)
+        sentence_cosines = index.sentence_cosines(qvec)
+        sentence = index.sentence_scores(cosine, sentence_cosines)
         centre = index.centre_by_language if self.language_debias else (lambda s: s)
         dense = zscore(centre(cosine), visible) + w.sentence * zscore(centre(sentence), visible)
         companion = self._companion_scores(index, query)
@@ -97,8 +98,8 @@ class HybridSearcher:
         top = [int(i) for i in np.argsort(-fused, kind="stable") if candidates[i]][: max(k, self.retrieve_k)]
         hits = [Hit(index.chunks[i], float(fused[i]), dense=float(cosine[i]), sentence=float(sentence[i]),
                     bm25=float(bm25[i]) if bm25[i] > 0 else None, dense_rank=dense_rank.get(i),
-                    bm25_rank=bm25_rank.get(i)) for i in top]
-        hits = prefer_language(hits, language, index, cosine, sentence, visible)
+                    bm25_rank=bm25_rank.get(i), best_sentence=index.best_sentence(i, sentence_cosines)) for i in top]
+        hits = prefer_language(hits, language, index, cosine, sentence, visible, sentence_cosines)
         if rerank and self.reranker is not None and hits:
             hits = self.reranker.rerank(query, hits[: max(k * 3, 20)])
         return SearchResult(hits[:k], index.build_id, qvec, index.idf)
@@ -112,7 +113,7 @@ class HybridSearcher:
 
 
 def prefer_language(hits: list[Hit], language: str, index: LoadedIndex, cosine: np.ndarray,
-                    sentence: np.ndarray, visible: np.ndarray) -> list[Hit]:
+                    sentence: np.ndarray, visible: np.ndarray, sentence_cosines: np.ndarray) -> list[Hit]:
     """Swap a hit from a translated document for the best-matching chunk of the user's-language version."""
     siblings: dict[str, str] = {}
     for doc_id, meta in index.documents.items():
@@ -129,7 +130,8 @@ def prefer_language(hits: list[Hit], language: str, index: LoadedIndex, cosine: 
                 best = max(options, key=lambda i: sentence[i])
                 hit = Hit(index.chunks[best], hit.score, dense=max(float(cosine[best]), hit.dense or 0.0),
                           sentence=max(float(sentence[best]), hit.sentence or 0.0), bm25=hit.bm25,
-                          dense_rank=hit.dense_rank, bm25_rank=hit.bm25_rank)
+                          dense_rank=hit.dense_rank, bm25_rank=hit.bm25_rank,
+                          best_sentence=index.best_sentence(best, sentence_cosines))
         if hit.chunk.chunk_id in seen:
             continue
         seen.add(hit.chunk.chunk_id)

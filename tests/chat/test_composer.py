@@ -62,3 +62,14 @@ def test_extract_keeps_a_list_with_its_intro_when_the_passage_is_long():
 
     out = extract(text, set(tokenize("reset password", "en")), "en")
     assert "To reset your password:" in out and "- Confirm with MFA" in out and len(out) < 700
+
+
+def test_extract_centres_on_the_sentence_closest_in_meaning_when_words_dont_match():
+    """A Spanish question about an English page shares no words with it: the sentence picked by the sentence
+    vectors (search marks it on the hit) is what gets quoted."""
+    text = ("Introduction to the expenses policy for every office. " * 12 + "Hotel nights in Brazil are "
+            "reimbursed up to R$ 450 per night. " + "Other rules about receipts and approvals apply. " * 12)
+    out = extract(text, {"limite", "diaria", "hotel"}, "en", focus="Hotel nights in Brazil are reimbursed up to "
+                  "R$ 450 per night.")
+    assert "R$ 450" in out and len(out) < 700
+    assert "R$ 450" not in extract(text, {"limite", "diaria"}, "en")  # without it: the opening lines

@@ -13,6 +13,7 @@ from app.chat.texts import TEXTS
     ("Estou sofrendo assédio no trabalho", "sensitive"),
     ("Un compañero hace comentarios sobre mi cuerpo", "sensitive"), ("Me passa pra alguém do RH", "human"),
     ("Pásame con alguien de nóminas", "human"), ("How do I pass the probation?", "question"),
+    ("Si me toca trabajar un festivo, ¿me dan otro día libre?", "question"),
     ("How do I reset my password?", "question"), ("¿Puedo ver mis nóminas en línea?", "question"),
 ])
 def test_pre_routing(message, kind):
