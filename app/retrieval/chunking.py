@@ -18,7 +18,7 @@ _HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")]
 class ChunkerParams:
     chunk_size: int = 1000
     chunk_overlap: int = 120
-    version: int = 1  # bump when the chunking logic changes, so builds re-chunk everything
+    version: int = 2  # bump when chunking or per-chunk vectors change, so builds re-embed everything (2: sentences)
 
     def as_dict(self) -> dict[str, int]:
         return {"chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap, "version": self.version}

@@ -143,3 +143,23 @@ def test_a_build_without_companion_still_serves_a_server_with_one(tmp_path, embe
     hits = HybridSearcher(IndexStore(tmp_path / "index"), embedder).search(
         "¿Cómo restablezco mi contraseña?", language="es", groups={"everyone"}).hits
     assert hits[0].chunk.doc_id == "it/password-reset.es.md"
+
+
+def test_a_build_from_before_sentence_vectors_is_read_and_then_rebuilt(corpus_copy, index_copy, embedder):
+    """An index made by an older Ayuda (chunk vectors only) still serves, and the next build re-embeds all."""
+    build_dir = current_build_dir(index_copy)
+    for name in ("sentences.npy", "sentence_owners.npy", "companion.npy"):
+        (build_dir / name).unlink()
+    manifest = json.loads((build_dir / "manifest.json").read_text())
+    manifest["chunker"]["version"] = 1
+    (build_dir / "manifest.json").write_text(json.dumps(manifest))
+    old = LoadedIndex.load(build_dir)
+    assert len(old.views.sentences) == 0 and old.views.companion is None and old.companion_id == ""
+    from app.retrieval import HybridSearcher
+
+    hits = HybridSearcher(IndexStore(index_copy), embedder).search(
+        "How do I reset my password?", language="en", groups={"everyone"}).hits
+    assert hits[0].chunk.doc_id == "it/password-reset.md" and hits[0].best_sentence is None
+    report = build(corpus_copy, index_copy, embedder)
+    assert report.reused_documents == 0 and report.embedded_documents == report.documents
+    assert len(LoadedIndex.load(current_build_dir(index_copy)).views.sentences) > len(old.chunks)
