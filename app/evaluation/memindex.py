@@ -64,7 +64,7 @@ def up_to_date(index_dir: Path, corpus_dir: Path, embedder: Embedder, params: Ch
     manifest = loaded.manifest
     if Path(manifest.get("corpus_dir", "")) != corpus_dir.resolve() or loaded.model_id != embedder.model_id:
         return None
-    if loaded.companion_id != embedder.companion_id or not len(loaded.views.sentences):
+    if loaded.companion_id != embedder.companion_id:
         return None
     if manifest.get("chunker") != params.as_dict():
         return None

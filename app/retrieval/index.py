@@ -254,7 +254,7 @@ class LoadedIndex:
         self.path, self.manifest, self.chunks, self.df = path, manifest, chunks, df
         self.views, self.dense, self.sparse = views, dense, sparse
         self.vectors = views.chunks
-        self.companion_id: str = manifest.get("companion_model") or "" if views.companion is not None else ""
+        self.companion_id: str = (manifest.get("companion_model") or "") if views.companion is not None else ""
         self.language_of = np.array([c.language for c in chunks])
         self.build_id: str = manifest["build_id"]
         self.model_id: str = manifest["embedding_model"]["id"]
@@ -265,9 +265,8 @@ class LoadedIndex:
             self._by_doc.setdefault(c.doc_id, []).append(i)
             by_language.setdefault(c.language, []).append(i)
         self._by_language = {lang: np.array(ids) for lang, ids in by_language.items()}
-        owners = views.owners  # a chunk's sentence vectors are contiguous and in reading order
-        starts = np.searchsorted(owners, np.arange(len(chunks) + 1)) if len(owners) else np.zeros(len(chunks) + 1, int)
-        self._sentence_rows = starts
+        # a chunk's sentence vectors are contiguous and in reading order: rows [starts[i], starts[i + 1])
+        self._sentence_rows = np.searchsorted(views.owners, np.arange(len(chunks) + 1))
 
     @classmethod
     def load(cls, path: Path) -> LoadedIndex:

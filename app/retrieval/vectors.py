@@ -53,12 +53,14 @@ class ChunkVectors:
 
     def take(self, positions: Sequence[int]) -> ChunkVectors:
         """The vectors of some chunks, renumbered 0..len(positions)-1 in that order."""
-        new = {p: i for i, p in enumerate(positions)}
-        keep = np.array([i for i, o in enumerate(self.owners) if int(o) in new], dtype=np.int64)
-        owners = np.array([new[int(self.owners[i])] for i in keep], dtype=np.int32)
-        return ChunkVectors(self.chunks[list(positions)], self.sentences[keep] if len(keep) else
-                            self.sentences[:0], owners,
-                            None if self.companion is None else self.companion[list(positions)])
+        positions = np.asarray(positions, dtype=np.int64)
+        renumber = np.full(len(self.chunks), -1, dtype=np.int64)
+        renumber[positions] = np.arange(len(positions))
+        new_owner = renumber[self.owners]
+        keep = np.flatnonzero(new_owner >= 0)
+        keep = keep[np.argsort(new_owner[keep], kind="stable")]  # in the order of `positions`
+        return ChunkVectors(self.chunks[positions], self.sentences[keep], new_owner[keep].astype(np.int32),
+                            None if self.companion is None else self.companion[positions])
 
     @staticmethod
     def concat(parts: Sequence[ChunkVectors], dimension: int) -> ChunkVectors:
