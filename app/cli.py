@@ -58,7 +58,7 @@ def index(
 
     settings = _settings(corpus_dir=corpus, index_dir=index_dir)
     params = ChunkerParams(settings.chunk_size, settings.chunk_overlap)
-    progress = Progress(TextColumn("Embedding passages (chunks and sentences)"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+    progress = Progress(TextColumn("Embedding chunks"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                         console=err, disable=not err.is_terminal, transient=True)
     task = progress.add_task("embed", total=0)
     try:

@@ -33,8 +33,8 @@ class ReindexJob:
     job_id: str
     full: bool
     status: str = "running"  # running | done | failed
-    done: int = 0  # passages (chunks and their sentences) embedded so far
-    total: int = 0  # passages to embed (known once the corpus is read; 0 when nothing changed)
+    done: int = 0  # chunks embedded so far
+    total: int = 0  # chunks to embed (known once the corpus is read; 0 when nothing changed)
     build_id: str | None = None
     report: dict[str, Any] | None = None
     error: str | None = None

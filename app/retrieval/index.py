@@ -31,7 +31,7 @@ from app.retrieval.documents import Chunk
 from app.retrieval.embeddings import Embedder, fingerprint
 from app.retrieval.loaders import LoadError, iter_corpus_files, load_document
 from app.retrieval.text import tokenize
-from app.retrieval.vectors import ChunkVectors, embed_chunks, passage_count, sentence_max
+from app.retrieval.vectors import ChunkVectors, embed_chunks, sentence_max
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
@@ -153,8 +153,8 @@ def _build_index(
         report.deleted_documents = len(set(previous.documents) - {d.doc_id for d in docs})
 
     to_embed = [c for new in new_chunks for c in new]
-    if on_start:  # progress counts passages: chunks and their sentences
-        on_start(passage_count(to_embed))
+    if on_start:
+        on_start(len(to_embed))
     embedder = get_embedder()
     fresh = embed_chunks(to_embed, embedder, progress=on_chunks_embedded)
     report.embedded_chunks = len(to_embed)

@@ -92,22 +92,16 @@ class ChunkVectors:
         return cls(chunks, sents, owners, companion)
 
 
-def passage_count(chunks: Sequence[Chunk]) -> int:
-    """How many texts `embed_chunks` encodes with e5: each chunk and each of its sentences."""
-    return sum(1 + len(sentence_texts(c)) for c in chunks)
-
-
 def embed_chunks(chunks: Sequence[Chunk], embedder: Embedder,
                  progress: Callable[[int], None] | None = None) -> ChunkVectors:
-    """All vectors of these chunks; `progress` counts passages (`passage_count`: chunks and their sentences)."""
+    """All vectors of these chunks (progress counts chunks)."""
     texts, owners = [], []
     for i, c in enumerate(chunks):
         for s in sentence_texts(c):
             texts.append(s)
             owners.append(i)
     vectors = embedder.encode_passages([c.embed_text() for c in chunks], progress=progress)
-    sents = (embedder.encode_passages(texts, batch_size=64, progress=progress) if texts
-             else np.zeros((0, embedder.dimension), "float32"))
+    sents = embedder.encode_passages(texts, batch_size=64) if texts else np.zeros((0, embedder.dimension), "float32")
     companion = embedder.companion.encode([c.embed_text() for c in chunks]) if embedder.companion else None
     return ChunkVectors(vectors, sents, np.array(owners, dtype=np.int32), companion)
 

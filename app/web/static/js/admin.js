@@ -199,7 +199,7 @@
     if (job.status === "running") {
       const bar = h("progress", { max: String(Math.max(p.total, 1)), value: String(p.done), "aria-label": "Re-index progress" });
       if (!p.total) bar.removeAttribute("value");  // indeterminate until the corpus is read
-      box.append(bar, p.total ? `Embedding ${p.done} / ${p.total} passages (chunks and sentences)…` : "Reading documents…");
+      box.append(bar, p.total ? `Embedding ${p.done} / ${p.total} chunks…` : "Reading documents…");
     } else if (job.status === "done") {
       box.append(`✔ Done: build ${job.build_id}` + (job.report ? ` (${job.report.documents} documents, ${job.report.embedded_chunks} chunks embedded)` : ""));
     } else {
