@@ -92,18 +92,24 @@ class ChunkVectors:
         return cls(chunks, sents, owners, companion)
 
 
-def embed_chunks(chunks: Sequence[Chunk], embedder: Embedder,
-                 progress: Callable[[int], None] | None = None) -> ChunkVectors:
-    """All vectors of these chunks (progress counts chunks)."""
-    texts, owners = [], []
-    for i, c in enumerate(chunks):
-        for s in sentence_texts(c):
-            texts.append(s)
-            owners.append(i)
-    vectors = embedder.encode_passages([c.embed_text() for c in chunks], progress=progress)
-    sents = embedder.encode_passages(texts, batch_size=64) if texts else np.zeros((0, embedder.dimension), "float32")
+def embed_chunks(chunks: Sequence[Chunk], embedder: Embedder, progress: Callable[[int], None] | None = None,
+                 group: int = 64) -> ChunkVectors:
+    """All vectors of these chunks. Chunks go in groups, each with its sentences, so that `progress` (counted in
+    chunks) advances while the sentences are embedded too, not only before."""
+    vectors, sents, owners = [], [], []
+    for start in range(0, len(chunks), group):
+        part = chunks[start : start + group]
+        vectors.append(embedder.encode_passages([c.embed_text() for c in part]))
+        texts = [(start + i, s) for i, c in enumerate(part) for s in sentence_texts(c)]
+        if texts:
+            sents.append(embedder.encode_passages([s for _, s in texts], batch_size=64))
+            owners.extend(i for i, _ in texts)
+        if progress:
+            progress(len(part))
+    empty = np.zeros((0, embedder.dimension), "float32")
     companion = embedder.companion.encode([c.embed_text() for c in chunks]) if embedder.companion else None
-    return ChunkVectors(vectors, sents, np.array(owners, dtype=np.int32), companion)
+    return ChunkVectors(np.vstack(vectors) if vectors else empty, np.vstack(sents) if sents else empty,
+                        np.array(owners, dtype=np.int32), companion)
 
 
 def sentence_max(scores: np.ndarray, sentence_scores: np.ndarray, owners: np.ndarray) -> np.ndarray:

@@ -45,7 +45,9 @@ def test_full_rebuild_embeds_everything(tmp_path, embedder):
     for name in ("a", "b"):
         (corpus / "it").mkdir(parents=True, exist_ok=True)
         (corpus / "it" / f"{name}.md").write_text(f"# Doc {name}\n\n## Part\n\nText of document {name}.\n")
-    first = build(corpus, tmp_path / "index", embedder)
+    totals, done = [], []
+    first = build(corpus, tmp_path / "index", embedder, on_start=totals.append, on_chunks_embedded=done.append)
+    assert totals == [2] and sum(done) == 2  # progress in chunks, reported once their sentences are embedded too
     full = build(corpus, tmp_path / "index", embedder, full=True)
     assert first.embedded_documents == full.embedded_documents == 2 and full.reused_documents == 0
 
