@@ -185,6 +185,9 @@ def eval_(
     tolerance: Annotated[float, typer.Option(
         "--tolerance", min=0.0, max=1.0, help="Allowed drop of a metric below the baseline.")] = 0.02,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Score a fixed sample of N questions.")] = None,
+    split: Annotated[str | None, typer.Option(
+        "--split", help="Golden set: only `dev` (tune on it) or only `test` (report only). Default: both, "
+                        "reported apart.")] = None,
 ) -> None:
     """Score retrieval, answers and escalation on the golden set or a public benchmark; gate on the baseline.
 
@@ -194,6 +197,7 @@ def eval_(
     Examples:\n
       ayuda eval\n
       ayuda eval --benchmark xquad-es-en --limit 300\n
+      ayuda eval --split dev --no-ablations\n
       ayuda eval --update-baseline
     """
     from app.evaluation.command import EvalCommand, execute
@@ -201,7 +205,10 @@ def eval_(
 
     if benchmark not in BENCHMARKS:
         raise typer.BadParameter(f"choose one of {', '.join(BENCHMARKS)}", param_hint="--benchmark")
-    cmd = EvalCommand(benchmark, golden, json_file, ablations, baseline, update_baseline, tolerance, limit)
+    if split not in (None, "dev", "test"):
+        raise typer.BadParameter("choose dev or test", param_hint="--split")
+    cmd = EvalCommand(benchmark, golden, json_file, ablations, baseline, update_baseline, tolerance, limit,
+                      split=split)
     raise typer.Exit(execute(cmd, _settings(), out, err))
 
 

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
                                "eval/README.md has the sweep.")
     bm25_cross_weight: float = Field(0.15, ge=0, description="BM25 weight for chunks in another language than "
                                      "the question.")
+    heading_weight: float = Field(0.5, ge=0, description="Fusion weight of the chunk's heading read as a question "
+                                  "(a heading that is nearly the question is strong evidence).")
     dense_language_debias: bool = Field(True, description="Centre encoder scores per chunk language "
                                         "(multilingual models favour the question's language).")
     answer_threshold: float = Field(0.72, ge=0, le=1, description="Confidence at or above: answer (below: answer and offer a person, or escalate). Chosen with `ayuda eval`: 1% confident-wrong on the golden set.")
@@ -76,6 +78,10 @@ class Settings(BaseSettings):
         "The escalation-F1 optimum of `ayuda eval` on the golden set."
     )
     max_message_chars: int = Field(4000, ge=1)
+    cache_dir: Path = Field(Path("models/cache"), description="Cached vectors (intent exemplars); safe to delete.")
+    support_resources: dict[str, str] = Field(
+        default_factory=dict, description="Per language (en/es/pt), the support lines shown to someone in crisis "
+        "(emergency numbers per office, the employee assistance programme). Empty: the built-in texts.")
     index_check_seconds: float = Field(1.0, ge=0, description="How often the server looks for a new index build.")
     torch_threads: int = Field(2, ge=1, description="CPU threads for the embedding model.")
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.chat.intents import IntentClassifier
 from app.chat.service import ChatService
 from app.chat.store import ConversationStore
 from app.config import Settings
@@ -89,12 +90,13 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
     if embedder is not None:
         reranker = CrossEncoderReranker(settings.reranker_model) if settings.reranker_model else None
         weights = FusionWeights(settings.sentence_weight, settings.companion_weight, settings.bm25_weight,
-                                settings.bm25_cross_weight)
+                                settings.bm25_cross_weight, settings.heading_weight)
         searcher = HybridSearcher(store, embedder, reranker=reranker, retrieve_k=settings.retrieve_k,
                                   weights=weights, language_debias=settings.dense_language_debias)
     tickets = TicketService(settings, sessions)
+    intents = IntentClassifier.train(embedder, cache_dir=settings.cache_dir) if embedder is not None else None
     chat = ChatService(settings, ConversationStore(sessions), searcher,
-                       escalator=EscalationFlow(settings, sessions, tickets))
+                       escalator=EscalationFlow(settings, sessions, tickets), intents=intents)
     services = Services(settings, engine, sessions, embedder, store, searcher, chat, tickets,
                         None, OutboxWorker(settings, sessions), model_error)  # type: ignore[arg-type]
     services.faq = FaqPublisher(settings, sessions, tickets, services.reindex)

@@ -94,7 +94,7 @@ class Dataset:
 
     @property
     def questions(self) -> list[Turn]:
-        return [t for t in self.turns if t.outcome != "smalltalk"]
+        return [t for t in self.turns if t.outcome not in ("smalltalk", "off_topic")]
 
 
 def load(session: Session, days: int, now: dt.datetime | None = None) -> Dataset:

@@ -18,7 +18,9 @@ from app.analytics.gaps import content_gaps
 from app.analytics.similarity import QuestionEncoder, normalized
 from app.config import Settings
 
-OUTCOMES = ("answered", "answered_offer_human", "escalated", "clarify", "smalltalk", "not_ready")
+# declined (someone else's private data) and off_topic are counted apart: neither deflections nor escalations.
+OUTCOMES = ("answered", "answered_offer_human", "escalated", "clarify", "smalltalk", "declined", "off_topic",
+            "not_ready")
 DURABLE_DAYS = 7
 REPEAT_COSINE = 0.9
 NEGATIVE_FEEDBACK_LIMIT = 200

@@ -9,13 +9,13 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
+from app.chat.quote import choose
 from app.chat.texts import language_name, t
 from app.retrieval.documents import Hit
 from app.retrieval.text import tokenize
 from app.retrieval.vectors import sentences
 
 _MARKER = re.compile(r"\[(\d+)\]")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÁÉÍÓÚÂÊÔÃÕÇ¿¡\"(])")
 
 
 @dataclass
@@ -95,43 +95,15 @@ def select_passages(hits: list[Hit], limit: int = 2) -> list[Hit]:
 
 def extract(text: str, question_tokens: set[str], language: str, budget: int = 650, heading: str = "",
             focus: str | None = None) -> str:
-    """The part of a passage that answers: the whole passage if short, else the best window of lines/sentences:
-    around `focus` (the sentence closest to the question by meaning, which works across languages) when given,
-    else around the sentence sharing most words with the question."""
-    text = text.strip()
-    if len(text) <= budget:
-        return text
-    units: list[str] = []
-    for line in text.split("\n"):
-        line = line.strip()
-        if not line:
-            continue
-        units.extend([line] if line.startswith(("-", "*", "|")) or re.match(r"^\d+[.)]", line)
-                     else _SENTENCE.split(line))
-    scores = [len(question_tokens.intersection(tokenize(u, language))) for u in units]
-    best = max(range(len(units)), key=lambda i: (scores[i], -i))
-    if focus:
-        probe = " ".join(focus.split())[:40]
-        best = next((i for i, u in enumerate(units) if probe and probe in " ".join(u.split())), best)
-    if heading and len(question_tokens.intersection(tokenize(heading, language))) >= max(scores[best], 1):
-        best = 0  # the section's heading is the question: its opening lines are the answer
-    start = 0 if sum(len(u) + 1 for u in units[: best + 1]) <= budget * 0.6 else best
-    # A list item reads badly without its list: go back to the line that introduces it.
-    while start > 0 and _is_item(units[start]) and best - start < 8:
-        start -= 1
-    picked, size = [], 0
-    for unit in units[start:]:
-        if picked and size + len(unit) > budget:
-            break
-        picked.append(unit)
-        size += len(unit) + 1
-    joined = "\n".join(picked)
-    cut = start + len(picked) < len(units)
-    return ("… " if start else "") + joined + (" …" if cut else "")
+    """The part of a passage that answers (app/chat/quote.py): the whole passage if short, else the sentence,
+    list or table around `focus` (the sentence closest to the question by meaning, which works across
+    languages) when given, else around the unit sharing most words with the question."""
+    def score(unit: str) -> int:
+        return len(question_tokens.intersection(tokenize(unit, language)))
 
-
-def _is_item(unit: str) -> bool:
-    return unit.startswith(("-", "*")) or bool(re.match(r"^\d+[.)]", unit))
+    heading_overlap = len(question_tokens.intersection(tokenize(heading, language))) if heading else 0
+    return choose(text, score, budget, focus,
+                  heading_is_question=lambda best: bool(heading) and heading_overlap >= max(best, 1))
 
 
 class ExtractiveComposer:
@@ -154,3 +126,19 @@ class ExtractiveComposer:
             focus = sentences(hit.chunk.text)[hit.best_sentence] if hit.best_sentence is not None else None
             parts.append(f"{extract(hit.chunk.text, tokens, hit.chunk.language, heading=heading, focus=focus)} [{i}]")
         return finalize("\n\n".join(parts), passages)
+
+
+def suggest(language: str, hits: list[Hit], limit: int = 3) -> Composed:
+    """Links to the closest pages (one per document), not a quote: for answers the bot is not sure of."""
+    chosen: list[Hit] = []
+    for hit in hits:
+        if hit.chunk.doc_id not in {h.chunk.doc_id for h in chosen}:
+            chosen.append(hit)
+        if len(chosen) >= limit:
+            break
+    lines = [t(language, "suggest_pages")]
+    for i, hit in enumerate(chosen, start=1):
+        heading = hit.chunk.section.rsplit(" > ", 1)[-1]
+        title = hit.chunk.title if heading == hit.chunk.title else f"{hit.chunk.title} — {heading}"
+        lines.append(f"- {title} [{i}]")
+    return finalize("\n".join(lines), chosen)

@@ -7,7 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 Language = Literal["en", "es", "pt"]
-Outcome = Literal["answered", "answered_offer_human", "escalated", "clarify", "smalltalk", "not_ready"]
+Outcome = Literal["answered", "answered_offer_human", "escalated", "clarify", "smalltalk", "declined", "off_topic",
+                  "not_ready"]
 
 
 class ChatRequest(BaseModel):

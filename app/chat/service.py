@@ -7,9 +7,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from app.chat.composer import Citation, Composer, ExtractiveComposer
+from app.chat.composer import Citation, Composer, ExtractiveComposer, suggest
 from app.chat.confidence import ESCALATED, OFFER_HUMAN, Calibration, confidence, gate, signals
-from app.chat.routing import is_follow_up, route
+from app.chat.intents import SAFETY, IntentClassifier, IntentResult
+from app.chat.routing import backstop, is_follow_up, policy_query, smalltalk_kind
 from app.chat.store import ConversationStore
 from app.chat.texts import t
 from app.config import Settings
@@ -23,6 +24,7 @@ from app.security import User
 
 log = logging.getLogger(__name__)
 CLARIFY, SMALLTALK, NOT_READY = "clarify", "smalltalk", "not_ready"
+DECLINED, OFF_TOPIC = "declined", "off_topic"  # neither deflections nor escalations: no ticket
 
 
 class Escalator(Protocol):
@@ -42,7 +44,7 @@ class TurnResult:
     confidence: float
     outcome: str
     next_steps: str | None = None
-    reason: str | None = None  # why the bot escalated: low_confidence | no_results | human | sensitive
+    reason: str | None = None  # low_confidence | no_results | human | sensitive | crisis | private_data | off_topic
     hits: list[Hit] = field(default_factory=list)
     ticket: dict[str, Any] | None = None
 
@@ -62,8 +64,9 @@ class Draft:
 class ChatService:
     def __init__(self, settings: Settings, store: ConversationStore, searcher: HybridSearcher | None,
                  composer: Composer | None = None, calibration: Calibration = Calibration(),
-                 escalator: Escalator | None = None) -> None:
+                 escalator: Escalator | None = None, intents: IntentClassifier | None = None) -> None:
         self.settings, self.store, self.searcher = settings, store, searcher
+        self.intents = intents
         self.escalator = escalator
         self.composer = composer or ExtractiveComposer()
         self.calibration = calibration
@@ -110,28 +113,49 @@ class ChatService:
                           [Citation(**c) for c in reply.citations or []], reply.confidence or 0.0,
                           reply.outcome or "", extra.get("next_steps"), extra.get("reason"), [], extra.get("ticket"))
 
+    def understand(self, message: str, query: str | None = None) -> IntentResult:
+        """The message's intent: the classifier (on the contextualized question for a follow-up), then the
+        keyword backstop, which can add a safety intent and never remove one."""
+        if self.intents is not None:
+            result = self.intents.classify(query or message)
+        else:  # no model loaded: only the rules can tell
+            result = IntentResult("smalltalk" if smalltalk_kind(message) != "about" else "question", 0.0)
+        safety = backstop(message)
+        if safety and SAFETY.index(safety) < (SAFETY.index(result.intent) if result.intent in SAFETY else 99):
+            result = IntentResult(safety, result.probabilities.get(safety, 0.0), result.probabilities, safety)
+        return result
+
     def respond(self, user: User, message: str, query: str, lang: str) -> Draft:
         """The answer to one message, without persistence (also used by the eval runner)."""
-        r = route(message)
-        if r.kind == "smalltalk":
-            return Draft(t(lang, r.smalltalk or "greeting"), SMALLTALK, 1.0)
+        intent = self.understand(message, query if query != message else None)
+        info = {"intent": intent.as_dict()}
+        if intent.intent == "smalltalk":
+            return Draft(t(lang, smalltalk_kind(message)), SMALLTALK, 1.0, retrieval=info)
+        if intent.intent == "crisis":  # at once, kindly, with support lines; an urgent confidential ticket
+            resources = self.settings.support_resources.get(lang) or t(lang, "crisis_resources")
+            return Draft(f"{t(lang, 'crisis')}\n\n{resources}\n\n{t(lang, 'crisis_next')}", ESCALATED, 1.0, [],
+                         t(lang, "escalate_next"), "crisis", [], info)
+        if intent.intent == "private_data":
+            return Draft(t(lang, "declined_private"), DECLINED, 1.0, reason="private_data", retrieval=info)
+        if intent.intent == "off_topic":
+            return Draft(t(lang, "off_topic"), OFF_TOPIC, 0.0, reason="off_topic", retrieval=info)
         if self.searcher is None:
-            return Draft(t(lang, "not_ready"), NOT_READY, 0.0, reason="not_ready")
-        search_text = f"{query} {r.policy_query}" if r.policy_query else query
+            return Draft(t(lang, "not_ready"), NOT_READY, 0.0, reason="not_ready", retrieval=info)
+        search_text = f"{query} {policy_query(message)}" if intent.intent == "sensitive" else query
         try:
             result = self.searcher.search(search_text, language=lang, groups=user.visible_groups, k=8)
         except IndexNotFound:
-            return Draft(t(lang, "not_ready"), NOT_READY, 0.0, reason="not_ready")
+            return Draft(t(lang, "not_ready"), NOT_READY, 0.0, reason="not_ready", retrieval=info)
         hits = result.hits
         sig = signals(query, lang, hits, result.idf)
         score = confidence(sig, self.calibration)
-        retrieval = {
+        retrieval = info | {
             "build_id": result.build_id, "signals": sig.as_dict(),
             "hits": [{"doc_id": h.chunk.doc_id, "chunk_id": h.chunk.chunk_id, "section": h.chunk.section,
                       "score": round(h.score, 5), "dense": round(h.dense or 0, 4), "bm25": round(h.bm25 or 0, 3)}
                      for h in hits],
         }
-        if r.kind == "sensitive":
+        if intent.intent == "sensitive":
             composed = self.composer.compose(query, lang, hits[:1]) if score >= self.settings.offer_human_threshold \
                 else None
             answer = t(lang, "sensitive")
@@ -141,7 +165,7 @@ class ChatService:
                 answer += "\n\n" + t(lang, "sensitive_policy") + "\n\n" + body
                 cites = composed.citations
             return Draft(answer, ESCALATED, score, cites, t(lang, "escalate_next"), "sensitive", hits, retrieval)
-        if r.kind == "human":
+        if intent.intent == "human_request":
             return Draft(t(lang, "human_requested"), ESCALATED, score, [], t(lang, "escalate_next"), "human", hits,
                          retrieval)
         if not hits:
@@ -156,11 +180,12 @@ class ChatService:
             reason = t(lang, "reason_low_confidence", confidence=score)
             answer = t(lang, "not_found") + " " + t(lang, "not_found_reason", reason=reason)
             return Draft(answer, ESCALATED, score, [], t(lang, "escalate_next"), "low_confidence", hits, retrieval)
+        if outcome == OFFER_HUMAN:  # not sure: point to the closest pages, don't quote them as the answer
+            suggested = suggest(lang, hits)
+            return Draft(suggested.answer + "\n\n" + t(lang, "offer_human"), outcome, score, suggested.citations,
+                         None, None, hits, retrieval)
         composed = self.composer.compose(query, lang, hits)
-        answer = composed.answer
-        if outcome == OFFER_HUMAN:
-            answer += "\n\n" + t(lang, "offer_human")
-        return Draft(answer, outcome, score, composed.citations, None, None, hits, retrieval)
+        return Draft(composed.answer, outcome, score, composed.citations, None, None, hits, retrieval)
 
     def _language(self, message: str, history: list[Any], conversation_id: str | None) -> str:
         lang, prob = detect_language(message)
@@ -172,7 +197,7 @@ class ChatService:
     @staticmethod
     def _contextualize(message: str, history: list[Any]) -> str:
         last = next((m for m in reversed(history) if m.role == "user" and m.search_query), None)
-        if last is None or route(message).kind != "question" or not is_follow_up(message):
+        if last is None or smalltalk_kind(message) != "about" or backstop(message) or not is_follow_up(message):
             return message
         return f"{last.search_query} {message}"
 

@@ -4,6 +4,24 @@ from __future__ import annotations
 
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
+        "about": "I'm Ayuda, the employee help desk assistant (a bot). I answer questions about HR, pay, IT and the "
+                 "office from our documents, with links to the source, and I pass anything else to a person.",
+        "crisis": "I'm really sorry you're going through this, and I'm glad you told me. You don't have to deal with it "
+                  "alone. If you or anyone else is in immediate danger, call the emergency number now.",
+        "crisis_resources": "- Emergency: 112 (Ireland, Spain, Portugal), 190 police / 192 ambulance (Brazil)\n"
+                            "- Someone to talk to, free, 24/7: Samaritans 116 123 (Ireland), 024 (Spain), "
+                            "SOS Voz Amiga 213 544 545 (Portugal), CVV 188 (Brazil)\n"
+                            "- Employee Assistance Programme: free, confidential counselling 24/7 in English, "
+                            "Spanish and Portuguese (PeopleHub > Benefits > Wellbeing)",
+        "crisis_next": "I've also asked a person from our confidential HR team to contact you as a priority.",
+        "declined_private": "I can't share other people's personal information, such as their pay, health, "
+                            "performance, absences or contact details: it's private to them. If you need it for a "
+                            "work reason (for example as their manager), your HR business partner can help. I'm "
+                            "happy to answer questions about your own situation or our policies.",
+        "off_topic": "That's outside what I can help with: I answer questions about HR, pay, IT and the office "
+                     "from our company documents. If you think a person from the help desk should see this, I "
+                     "can pass it on.",
+        "suggest_pages": "I'm not sure I found the answer. These pages may help:",
         "greeting": "Hi! I'm Ayuda, the employee help desk assistant. Ask me anything about HR, pay or IT — "
                     "for example \"How do I reset my password?\"",
         "thanks": "You're welcome! If anything else comes up, just ask.",
@@ -31,6 +49,26 @@ TEXTS: dict[str, dict[str, str]] = {
         "language_name_en": "English", "language_name_es": "Spanish", "language_name_pt": "Portuguese",
     },
     "es": {
+        "about": "Soy Ayuda, el asistente del servicio de atención al empleado (un bot). Respondo preguntas sobre "
+                 "RR. HH., nóminas, informática y la oficina a partir de nuestros documentos, con enlaces a la "
+                 "fuente, y paso todo lo demás a una persona.",
+        "crisis": "Siento mucho que estés pasando por esto, y gracias por contármelo. No tienes que afrontarlo "
+                  "solo. Si tú o alguien más está en peligro inmediato, llama ahora al número de emergencias.",
+        "crisis_resources": "- Emergencias: 112 (Irlanda, España, Portugal), 190 policía / 192 ambulancia (Brasil)\n"
+                            "- Alguien con quien hablar, gratis, 24 h: 024 (España), Samaritans 116 123 (Irlanda), "
+                            "SOS Voz Amiga 213 544 545 (Portugal), CVV 188 (Brasil)\n"
+                            "- Programa de Asistencia al Empleado: apoyo psicológico gratuito y confidencial 24 h, "
+                            "en español, inglés y portugués (PeopleHub > Benefits > Wellbeing)",
+        "crisis_next": "También he pedido a una persona del equipo confidencial de RR. HH. que se ponga en "
+                       "contacto contigo con prioridad.",
+        "declined_private": "No puedo compartir información personal de otras personas, como su salario, su salud, "
+                            "su evaluación, sus ausencias o sus datos de contacto: es privada. Si la necesitas por "
+                            "un motivo de trabajo (por ejemplo, como su responsable), tu HR business partner puede "
+                            "ayudarte. Con gusto respondo preguntas sobre tu propia situación o nuestras políticas.",
+        "off_topic": "Eso queda fuera de lo que puedo hacer: respondo preguntas sobre RR. HH., nóminas, informática "
+                     "y la oficina a partir de los documentos de la empresa. Si crees que una persona del servicio "
+                     "de atención debería verlo, puedo pasárselo.",
+        "suggest_pages": "No estoy seguro de haber encontrado la respuesta. Estas páginas pueden ayudarte:",
         "greeting": "¡Hola! Soy Ayuda, el asistente del servicio de atención al empleado. Pregúntame sobre RR. HH., "
                     "nóminas o informática; por ejemplo: «¿Cómo restablezco mi contraseña?»",
         "thanks": "¡De nada! Si necesitas algo más, aquí estoy.",
@@ -58,6 +96,27 @@ TEXTS: dict[str, dict[str, str]] = {
         "language_name_en": "inglés", "language_name_es": "español", "language_name_pt": "portugués",
     },
     "pt": {
+        "about": "Eu sou a Ayuda, a assistente de atendimento aos colaboradores (um bot). Respondo perguntas sobre "
+                 "RH, folha de pagamento, TI e o escritório a partir dos nossos documentos, com links para a "
+                 "fonte, e passo o resto para uma pessoa.",
+        "crisis": "Sinto muito que você esteja passando por isso, e obrigado por me contar. Você não precisa "
+                  "enfrentar isso sozinho. Se você ou outra pessoa estiver em perigo imediato, ligue agora para "
+                  "o número de emergência.",
+        "crisis_resources": "- Emergência: 190 polícia / 192 SAMU (Brasil), 112 (Irlanda, Espanha, Portugal)\n"
+                            "- Alguém para conversar, de graça, 24 h: CVV 188 (Brasil), SOS Voz Amiga 213 544 545 "
+                            "(Portugal), 024 (Espanha), Samaritans 116 123 (Irlanda)\n"
+                            "- Programa de Assistência ao Empregado: apoio psicológico gratuito e confidencial 24 h, "
+                            "em português, inglês e espanhol (PeopleHub > Benefits > Wellbeing)",
+        "crisis_next": "Também pedi a uma pessoa da equipe confidencial de RH que entre em contato com você com "
+                       "prioridade.",
+        "declined_private": "Não posso compartilhar informações pessoais de outras pessoas, como salário, saúde, "
+                            "avaliação de desempenho, ausências ou contatos: são privadas. Se você precisa delas por "
+                            "um motivo de trabalho (por exemplo, como gestor), o seu HR business partner pode ajudar. "
+                            "Fico feliz em responder perguntas sobre a sua própria situação ou as nossas políticas.",
+        "off_topic": "Isso está fora do que eu posso ajudar: respondo perguntas sobre RH, folha de pagamento, TI e "
+                     "o escritório a partir dos documentos da empresa. Se achar que uma pessoa do atendimento deve "
+                     "ver isto, posso encaminhar.",
+        "suggest_pages": "Não tenho certeza de ter encontrado a resposta. Estas páginas podem ajudar:",
         "greeting": "Olá! Eu sou a Ayuda, a assistente de atendimento aos colaboradores. Pergunte sobre RH, "
                     "folha de pagamento ou TI — por exemplo: \"Como redefino minha senha?\"",
         "thanks": "De nada! Se precisar de mais alguma coisa, é só perguntar.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,8 @@ from app.retrieval.text import fold
 from app.security import User
 
 ACTIVE = ("new", "open", "pending")
+SAME_TOPIC_REASONS = ("low_confidence", "no_results")
+SAME_TOPIC_HOURS = 24
 
 
 @dataclass
@@ -43,8 +46,9 @@ class EscalationFlow:
 
     def route(self, question: str, reason: str, hits: list[Hit]) -> tuple[str, str]:
         """(queue, priority) for an escalation."""
-        if reason == "sensitive":
-            return next(n for n, q in self.settings.queues.items() if q.confidential), "high"
+        if reason in ("sensitive", "crisis"):
+            confidential = next(n for n, q in self.settings.queues.items() if q.confidential)
+            return confidential, "urgent" if reason == "crisis" else "high"
         words = set(re.findall(r"\w+", fold(question)))
         for name, queue in self.settings.queues.items():
             if any(fold(k) in words for k in queue.keywords):
@@ -71,7 +75,9 @@ class EscalationFlow:
             existing = s.scalars(select(Ticket).where(Ticket.conversation_id == conversation_id,
                                                       Ticket.status.in_(ACTIVE))
                                  .order_by(Ticket.created_at.desc())).first()
-            if existing is not None:  # one conversation, one open ticket: add the question to it
+            if existing is None and reason in SAME_TOPIC_REASONS:
+                existing = self._same_topic_ticket(s, user, queue_name, hits)
+            if existing is not None:  # one conversation (or one topic a day), one open ticket: add to it
                 self.tickets._event(s, existing, "employee_message", user.id, public=True, body=question)
                 queue = self.settings.queues[existing.queue].name
                 return Escalated(ticket_ref(existing), tt(language, "existing", number=existing.number, queue=queue),
@@ -93,6 +99,20 @@ class EscalationFlow:
             queue = self.settings.queues[queue_name].name
             return Escalated(ticket_ref(ticket), tt(language, "opened", number=ticket.number, queue=queue),
                              self._next_steps(ticket, language))
+
+    def _same_topic_ticket(self, s: Session, user: User, queue: str, hits: list[Hit]) -> Ticket | None:
+        """The employee's open ticket from the last day in the same queue about the same documents: a second
+        unanswered question on one topic joins it instead of opening another."""
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=SAME_TOPIC_HOURS)
+        docs = {h.chunk.doc_id for h in hits[:3]}
+        candidates = s.scalars(select(Ticket).where(
+            Ticket.requester == user.id, Ticket.queue == queue, Ticket.status.in_(ACTIVE),
+            Ticket.reason.in_(SAME_TOPIC_REASONS), Ticket.created_at >= since,
+        ).order_by(Ticket.created_at.desc())).all()
+        for ticket in candidates:
+            if docs & {src.get("doc_id") for src in (ticket.sources or [])[:3]}:
+                return ticket
+        return None
 
     def _next_steps(self, ticket: Ticket, language: str) -> str:
         first, _ = sla_hours(self.settings, ticket.queue, ticket.priority)

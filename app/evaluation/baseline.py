@@ -16,9 +16,12 @@ from typing import Any
 
 HIGHER_IS_BETTER = frozenset({
     "recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "citation_precision", "fact_recall",
-    "language_match", "escalation_precision", "escalation_recall", "escalation_f1",
+    "language_match", "escalation_precision", "escalation_recall", "escalation_f1", "fully_right",
+    "section_match", "private_declined", "sensitive_confidential", "crisis_confidential", "crisis_resources",
+    "human_handover",
 })
-LOWER_IS_BETTER = frozenset({"confident_wrong_rate"})
+LOWER_IS_BETTER = frozenset({"confident_wrong_rate", "unanswerable_answered", "off_topic_tickets",
+                             "off_topic_answered"})
 GATED = HIGHER_IS_BETTER | LOWER_IS_BETTER
 
 

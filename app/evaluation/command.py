@@ -30,13 +30,14 @@ class EvalCommand:
     tolerance: float = 0.02
     limit: int | None = None
     reports_dir: Path = Path("eval/reports")
+    split: str | None = None
 
 
 def execute(cmd: EvalCommand, settings: Settings, out: Console, err: Console, embedder=None) -> int:  # type: ignore[no-untyped-def]
     from app.retrieval import CorpusError, ModelNotFound, load_embedder
 
     started = time.perf_counter()
-    options = RunOptions(cmd.benchmark, cmd.golden_dir, cmd.ablations, cmd.limit)
+    options = RunOptions(cmd.benchmark, cmd.golden_dir, cmd.ablations, cmd.limit, split=cmd.split)
     try:
         bench = load_benchmark(options)  # before the model: bad data fails fast
         baseline.load(cmd.baseline)

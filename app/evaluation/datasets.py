@@ -17,8 +17,10 @@ from typing import Any
 
 from app.retrieval.documents import Document
 
-KINDS = {"answerable", "cross_lingual", "follow_up", "paraphrase_typo", "unanswerable", "human", "sensitive"}
-EXPECTS = {"answer", "escalate", "human", "sensitive"}
+KINDS = {"answerable", "cross_lingual", "follow_up", "paraphrase_typo", "long_context", "unanswerable", "human",
+         "sensitive", "crisis", "private_data", "off_topic", "smalltalk"}
+EXPECTS = {"answer", "escalate", "human", "sensitive", "crisis", "declined", "off_topic", "smalltalk"}
+SPLITS = ("dev", "test")  # tune on dev; test is for reporting only
 BENCHMARKS = ("golden", "xquad-es-en", "xquad-sentences", "faquad", "xquad-abstention", "faquad-abstention")
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,6 +42,8 @@ class EvalItem:
     context: list[str] = field(default_factory=list)  # earlier user questions of the conversation
     groups: list[str] = field(default_factory=list)  # groups of the asking user (ACL)
     equivalents: list[str] = field(default_factory=list)  # documents that count as the gold document too
+    gold_sections: list[str] = field(default_factory=list)  # headings under which the answer sits
+    split: str = ""  # dev | test (golden set); "" for benchmarks
 
 
 @dataclass
@@ -61,19 +65,22 @@ def _golden_item(raw: dict[str, Any], where: str) -> EvalItem:
         raise DatasetError(f"{where}: missing {', '.join(missing)}")
     if raw["expect"] not in EXPECTS:
         raise DatasetError(f"{where}: expect must be one of {sorted(EXPECTS)}, not {raw['expect']!r}")
-    for key in ("gold_docs", "facts", "context", "groups"):
+    for key in ("gold_docs", "facts", "context", "groups", "gold_sections"):
         if not isinstance(raw.get(key, []), list):
             raise DatasetError(f"{where}: {key} must be a list")
+    if raw.get("split", "dev") not in SPLITS:
+        raise DatasetError(f"{where}: split must be one of {SPLITS}, not {raw['split']!r}")
     return EvalItem(
         id=str(raw["id"]), language=raw["language"], question=raw["question"],
         gold_docs=[str(d) for d in raw.get("gold_docs") or []], kind=raw.get("kind") or "answerable",
         facts=[str(f) for f in raw.get("facts") or []], department=raw.get("department") or "general",
         expect=raw["expect"], context=[str(c) for c in raw.get("context") or []],
         groups=[str(g) for g in raw.get("groups") or []],
+        gold_sections=[str(h) for h in raw.get("gold_sections") or []], split=raw.get("split") or "dev",
     )
 
 
-def load_golden(folder: Path) -> list[EvalItem]:
+def load_golden(folder: Path, split: str | None = None) -> list[EvalItem]:
     files = sorted(Path(folder).glob("*.jsonl"))
     if not files:
         raise DatasetError(f"no golden files (*.jsonl) in {folder}")
@@ -93,13 +100,15 @@ def load_golden(folder: Path) -> list[EvalItem]:
                 raise DatasetError(f"{where}: duplicate id {item.id!r}")
             seen.add(item.id)
             items.append(item)
+    if split:
+        items = [item for item in items if item.split == split]
     if not items:
-        raise DatasetError(f"the golden files in {folder} are empty")
+        raise DatasetError(f"the golden files in {folder} are empty" + (f" for split {split!r}" if split else ""))
     return items
 
 
-def golden(folder: Path) -> Benchmark:
-    items = load_golden(folder)
+def golden(folder: Path, split: str | None = None) -> Benchmark:
+    items = load_golden(folder, split)
     return Benchmark("golden", f"golden set ({folder})", items, None, True, fingerprint(items), str(folder))
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 GoldGroups = Sequence[frozenset[str]]
 
-SHOULD_NOT_ANSWER = frozenset({"escalate", "human", "sensitive"})
+SHOULD_NOT_ANSWER = frozenset({"escalate", "human", "sensitive", "crisis"})
 NOT_ANSWERED = frozenset({"escalated", "clarify", "not_ready"})
 ANSWERED = "answered"
 ANSWER_OUTCOMES = frozenset({"answered", "answered_offer_human"})

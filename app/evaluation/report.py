@@ -13,6 +13,7 @@ from rich.table import Table
 
 from app.evaluation import plots
 from app.evaluation.baseline import GateResult
+from app.evaluation.judgment import intent_rows, judgment_rows
 from app.evaluation.runner import RunResult
 from app.evaluation.scoring import Record, Scored, answer_rate_sweep, operating_point
 
@@ -237,7 +238,7 @@ def markdown(result: RunResult, gate: GateResult | None, images: dict[str, Path]
                         [[n, f"{s.seconds:.1f}", f"{s.throughput:.1f}"] for n, s in result.configs.items()]), ""]
     if "ablations" in images:
         lines += [f"![retrieval per configuration]({images['ablations']})", ""]
-    for key in ("language", "department", "kind"):
+    for key in ("split", "language", "department", "kind"):
         groups = primary.breakdowns[key]
         if len(groups) > 1 or key == "language":
             lines += [f"## By {key} ({result.primary})", "", _metrics_table(groups, cols, key), ""]
@@ -256,6 +257,13 @@ def markdown(result: RunResult, gate: GateResult | None, images: dict[str, Path]
               _fmt(a["removed_answered_at_present_90"]), _fmt(a["threshold_at_present_90"])]
              for n, a in ((n, abstention_summary(s)) for n, s in result.configs.items())]), "",
             f"![abstention]({images['abstention']})", ""]
+    splits = {k: v for k, v in primary.breakdowns.get("split", {}).items() if k in ("dev", "test")}
+    if splits:
+        lines += [f"## Judgment ({result.primary}; targets apply to test)", "",
+                  _md_table(["metric", "target", *splits], judgment_rows(splits)), ""]
+    if meta.get("intents"):
+        lines += ["## Intents (precision / recall (support))", "",
+                  _md_table(["intent", *meta["intents"]], intent_rows(meta["intents"])), ""]
     lines += [f"## What failed ({result.primary})", *_failures(primary), ""]
     return "\n".join(lines)
 
@@ -276,7 +284,7 @@ def _table(title: str, first: str, groups: dict[str, dict[str, float | None]], c
 SHORT = {"mrr@10": "MRR", "ndcg@10": "nDCG", "confident_wrong_rate": "CW", "answer_rate": "ans",
          "latency_p50_ms": "p50ms", "latency_p95_ms": "p95ms", "escalation_precision": "escP",
          "escalation_recall": "escR", "escalation_f1": "escF1", "citation_precision": "citeP"}
-COMPACT_COLUMNS = [("questions", "n"), ("recall@5", "R@5"), ("citation_precision", "cite P"),
+COMPACT_COLUMNS = [("questions", "n"), ("recall@5", "R@5"), ("fully_right", "right"), ("citation_precision", "cite P"),
                    ("fact_recall", "facts"), ("language_match", "lang"), ("escalation_f1", "esc F1"),
                    ("confident_wrong_rate", "conf-wrong"), ("answer_rate", "answered")]
 
@@ -296,7 +304,7 @@ def print_summary(console: Console, result: RunResult, gate: GateResult | None, 
         compact = COMPACT_COLUMNS
     else:
         compact = [("questions", "n"), *RETRIEVAL_COLUMNS]
-    for key in ("language", "department", "kind"):
+    for key in ("split", "language", "department", "kind"):
         groups = primary.breakdowns[key]
         if len(groups) > 1 or key == "language":
             console.print(_table(f"{result.primary} by {key}", key, groups, compact))
@@ -307,6 +315,21 @@ def print_summary(console: Console, result: RunResult, gate: GateResult | None, 
                           f"removed vs {_fmt(a['answer_rate_present'])} of the rest; at the confidence that "
                           f"answers 90% of the rest ({_fmt(a['threshold_at_present_90'])}) it answers "
                           f"{_fmt(a['removed_answered_at_present_90'])} of the removed")
+    splits = {k: v for k, v in primary.breakdowns.get("split", {}).items() if k in ("dev", "test")}
+    if splits:
+        table = Table(title=f"{result.primary}: judgment (targets apply to test)", title_justify="left")
+        for col in ["metric", "target", *splits]:
+            table.add_column(col, justify="left" if col == "metric" else "right")
+        for row in judgment_rows(splits):
+            table.add_row(*row)
+        console.print(table)
+    if result.meta.get("intents"):
+        table = Table(title="intents: precision / recall (support)", title_justify="left")
+        for col in ["intent", *result.meta["intents"]]:
+            table.add_column(col, justify="left" if col == "intent" else "right")
+        for row in intent_rows(result.meta["intents"]):
+            table.add_row(*row)
+        console.print(table)
     for line in suggestion_text(primary, result.meta) + _fact_diagnosis(primary.records):
         console.print(line.replace("**", "").strip(), highlight=False)
     for w in result.warnings:

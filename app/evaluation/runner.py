@@ -22,6 +22,7 @@ from app.chat.composer import Citation
 from app.chat.service import ChatService, Draft
 from app.config import Settings
 from app.evaluation.datasets import Benchmark, EvalItem, fingerprint, golden, shared_benchmark, subsample
+from app.evaluation.judgment import heldout_intent_scores, intent_scores
 from app.evaluation.memindex import MemoryStore, build_memory_index, corpus_index
 from app.evaluation.metrics import ANSWER_OUTCOMES, facts_found, language_match
 from app.evaluation.scoring import Record, Scored, score
@@ -53,6 +54,7 @@ class RunOptions:
     ablations: bool = True
     limit: int | None = None
     max_confident_wrong: float = 0.03
+    split: str | None = None  # golden set: only dev or only test (default: both, reported apart)
 
 
 @dataclass
@@ -65,7 +67,12 @@ class RunResult:
 
     def flat(self) -> dict[str, float | None]:
         """"<config>.<metric>" for every overall metric: what the baseline stores and the gate compares."""
-        return {f"{name}.{k}": v for name, s in self.configs.items() for k, v in s.overall.items()}
+        flat = {f"{name}.{k}": v for name, s in self.configs.items() for k, v in s.overall.items()}
+        for name, s in self.configs.items():  # the golden set's splits, gated apart
+            for split, metrics in s.breakdowns.get("split", {}).items():
+                if split in ("dev", "test"):
+                    flat.update({f"{name}.{split}.{k}": v for k, v in metrics.items()})
+        return flat
 
 
 class _RepeatQueryEmbedder:
@@ -174,12 +181,15 @@ def ask(chat: ChatService, searcher: FixedModeSearcher, item: EvalItem, index: L
     ranked = list(dict.fromkeys(h.chunk.doc_id for h in ranking.hits))
     record = Record(id=item.id, language=item.language, kind=item.kind, department=item.department,
                     expect=item.expect, question=item.question, gold=gold, ranked=ranked, latency_ms=latency,
-                    query=query, pipeline=pipeline, facts=item.facts)
+                    query=query, pipeline=pipeline, facts=item.facts, split=item.split,
+                    gold_sections=item.gold_sections)
     if draft is None:
         return record
     record.outcome, record.confidence, record.reason = draft.outcome, draft.confidence, draft.reason
     record.answer, record.answer_language = draft.answer, lang
     record.cited = [c.doc_id for c in draft.citations]
+    record.cited_sections = [c.section for c in draft.citations]
+    record.intent = (draft.retrieval.get("intent") or {}).get("intent", "")
     if draft.outcome in ANSWER_OUTCOMES or draft.citations:
         record.language_ok = language_match(item.language, lang, _cited_meta(draft.citations, index), versions)
     record.fact_ranks = {fact: next((i for i, h in enumerate(draft.hits) if facts_found(h.chunk.text, [fact])[0]),
@@ -195,7 +205,10 @@ def ask(chat: ChatService, searcher: FixedModeSearcher, item: EvalItem, index: L
 
 
 def load_benchmark(options: RunOptions) -> Benchmark:
-    bench = golden(options.golden_dir) if options.benchmark == "golden" else shared_benchmark(options.benchmark)
+    if options.benchmark == "golden":
+        bench = golden(options.golden_dir, options.split)
+    else:
+        bench = shared_benchmark(options.benchmark)
     if options.limit:
         bench.items = subsample(bench.items, options.limit)
         bench.fingerprint = fingerprint(bench.items)
@@ -245,6 +258,12 @@ def run(settings: Settings, embedder: Embedder, options: RunOptions,
                     progress(ablation.name, i, len(bench.items))
             configs[ablation.name] = score(ablation.name, records, time.perf_counter() - t1,
                                            options.max_confident_wrong)
+        intents = None
+        if bench.name == "golden" and bench.pipeline:
+            primary = configs[plan[-1].name].records
+            intents = {"held-out exemplars": heldout_intent_scores(embedder, settings.cache_dir)}
+            intents |= {f"golden {s}": intent_scores([r for r in primary if r.split == s]) for s in ("dev", "test")
+                        if any(r.split == s for r in primary)}
         services.engine.dispose()
     meta = {
         "benchmark": bench.name, "description": bench.description, "source": bench.source,
@@ -255,10 +274,12 @@ def run(settings: Settings, embedder: Embedder, options: RunOptions,
         "answer_threshold": settings.answer_threshold, "offer_human_threshold": settings.offer_human_threshold,
         "retrieve_k": settings.retrieve_k, "companion_model": embedder.companion_id, "chunk_size": settings.chunk_size,
         "fusion": {"sentence": settings.sentence_weight, "companion": settings.companion_weight,
-                   "bm25": settings.bm25_weight, "bm25_cross": settings.bm25_cross_weight},
+                   "bm25": settings.bm25_weight, "bm25_cross": settings.bm25_cross_weight,
+                   "heading": settings.heading_weight},
         "chunk_overlap": settings.chunk_overlap, "pipeline": bench.pipeline,
         "max_confident_wrong": options.max_confident_wrong,
         "seconds": round((dt.datetime.now(dt.UTC) - started).total_seconds(), 1),
+        "intents": intents,
     }
     return RunResult(bench, configs, plan[-1].name, meta, warnings)
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.evaluation import metrics as m
+from app.evaluation.judgment import ESCALATION_SCOPE, judgment_metrics
 
 RETRIEVAL_KS = (1, 5, 10)
-BREAKDOWNS = ("language", "department", "kind")
+BREAKDOWNS = ("split", "language", "department", "kind")
 
 
 @dataclass
@@ -41,6 +42,10 @@ class Record:
     candidate_cited: list[str] = field(default_factory=list)  # what the bot cites (or would cite if it answered)
     candidate_answer: str = ""
     fact_ranks: dict[str, int | None] = field(default_factory=dict)  # missing fact → first retrieved chunk with it
+    split: str = ""
+    gold_sections: list[str] = field(default_factory=list)
+    cited_sections: list[str] = field(default_factory=list)
+    intent: str = ""  # what the intent classifier said
 
     # --- per-question metrics ---
     def retrieval(self) -> dict[str, float] | None:
@@ -89,7 +94,8 @@ class Record:
     def as_dict(self, with_answer: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
             "id": self.id, "language": self.language, "kind": self.kind, "department": self.department,
-            "expect": self.expect, "question": self.question, "gold": [sorted(g) for g in self.gold],
+            "expect": self.expect, "split": self.split, "question": self.question,
+            "gold": [sorted(g) for g in self.gold], "gold_sections": self.gold_sections,
             "ranked": self.ranked[:10], "latency_ms": round(self.latency_ms, 1),
         }
         if self.query and self.query != self.question:
@@ -99,7 +105,8 @@ class Record:
         if self.pipeline:
             out.update({
                 "outcome": self.outcome, "reason": self.reason, "confidence": round(self.confidence, 4),
-                "answer_language": self.answer_language, "cited": self.cited, "language_ok": self.language_ok,
+                "intent": self.intent, "answer_language": self.answer_language, "cited": self.cited,
+                "cited_sections": self.cited_sections, "language_ok": self.language_ok,
                 "confident_wrong": self.confident_wrong(), "missing_facts": self.missing_facts(),
             })
             if self.fact_ranks:
@@ -126,13 +133,15 @@ def summarize(records: Sequence[Record]) -> dict[str, float | None]:
     out["citation_precision"] = m.mean(r.citation_precision() for r in answered)
     out["fact_recall"] = m.mean(r.fact_recall() for r in answered)
     out["language_match"] = m.mean(None if r.language_ok is None else float(r.language_ok) for r in answered)
-    scores = m.prf([r.should_not_answer for r in answered], [r.did_not_answer for r in answered])
+    scoped = [r for r in answered if r.expect in ESCALATION_SCOPE]  # the other kinds have their own metrics
+    scores = m.prf([r.should_not_answer for r in scoped], [r.did_not_answer for r in scoped])
     has_predicted, has_expected = scores.tp + scores.fp > 0, scores.tp + scores.fn > 0
     out["escalation_precision"] = scores.precision if has_predicted else None  # undefined, not 0, in a
     out["escalation_recall"] = scores.recall if has_expected else None  # breakdown without positives
     out["escalation_f1"] = scores.f1 if has_predicted and has_expected else None
     out["confident_wrong_rate"] = sum(r.confident_wrong() for r in answered) / len(answered)
     out["answer_rate"] = sum(r.answered for r in answered) / len(answered)
+    out.update(judgment_metrics(answered))
     calib = calibration_records(answered)
     out["ece"] = m.expected_calibration_error(
         m.reliability([r.confidence for r in calib], [r.candidate_correct() for r in calib]))

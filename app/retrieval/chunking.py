@@ -18,7 +18,8 @@ _HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")]
 class ChunkerParams:
     chunk_size: int = 1000
     chunk_overlap: int = 120
-    version: int = 2  # bump when chunking or per-chunk vectors change, so builds re-embed everything (2: sentences)
+    version: int = 3  # bump when chunking or per-chunk vectors change, so builds re-embed everything
+    # (2: sentence vectors, 3: heading vectors)
 
     def as_dict(self) -> dict[str, int]:
         return {"chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap, "version": self.version}

@@ -1,5 +1,5 @@
 """The on-disk index: index/<build-id>/{manifest.json, chunks.jsonl, vectors.npy, sentences.npy,
-sentence_owners.npy, companion.npy, faiss.index, bm25/}.
+sentence_owners.npy, companion.npy, headings.npy, faiss.index, bm25/}.
 
 `build_index` writes a new build (re-embedding only changed documents) and switches index/CURRENT
 atomically; `LoadedIndex` is one build in memory; `IndexStore` serves the current build and picks up
@@ -31,7 +31,7 @@ from app.retrieval.documents import Chunk
 from app.retrieval.embeddings import Embedder, fingerprint
 from app.retrieval.loaders import LoadError, iter_corpus_files, load_document
 from app.retrieval.text import tokenize
-from app.retrieval.vectors import ChunkVectors, embed_chunks, sentence_max
+from app.retrieval.vectors import ChunkVectors, embed_chunks, embed_headings, sentence_max
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
@@ -169,6 +169,8 @@ def _build_index(
         views.companion = None
     elif previous is None or previous.companion_id != embedder.companion_id:  # new companion: encode all
         views.companion = embedder.companion.encode([c.embed_text() for c in chunks])
+    if views.headings is None:  # reused vectors from a build made before heading vectors
+        views.headings = embed_headings(chunks, embedder)
     model = {"id": embedder.model_id, "dimension": embedder.dimension, "path": str(embedder.path)}
 
     out = report.path
@@ -313,6 +315,10 @@ class LoadedIndex:
 
     def companion_scores(self, query: np.ndarray) -> np.ndarray | None:
         return None if self.views.companion is None else self.views.companion @ query.astype("float32")
+
+    def heading_scores(self, query: np.ndarray) -> np.ndarray | None:
+        """Cosine of the query with every chunk's heading (None for a build without heading vectors)."""
+        return None if self.views.headings is None else self.views.headings @ query.astype("float32")
 
     def bm25_scores(self, tokens: list[str]) -> np.ndarray:
         known = [t for t in tokens if t in self.sparse.vocab_dict]

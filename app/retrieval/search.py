@@ -32,6 +32,7 @@ class FusionWeights:
     companion: float = 0.7  # the companion encoder's cosine
     bm25: float = 0.15  # BM25, for chunks in the question's language
     bm25_cross: float = 0.15  # BM25, for chunks in another language (only names and numbers can match)
+    heading: float = 0.5  # the chunk's heading, encoded as a question, against the question
 
 
 @dataclass
@@ -85,6 +86,9 @@ class HybridSearcher:
         sentence = index.sentence_scores(cosine, sentence_cosines)
         centre = index.centre_by_language if self.language_debias else (lambda s: s)
         dense = zscore(centre(cosine), visible) + w.sentence * zscore(centre(sentence), visible)
+        heading = index.heading_scores(qvec)
+        if heading is not None and w.heading:
+            dense += w.heading * zscore(centre(heading), visible)
         companion = self._companion_scores(index, query)
         if companion is not None:
             dense += w.companion * zscore(centre(companion), visible)

@@ -1,6 +1,7 @@
 """The vectors behind each chunk: the chunk's own e5 vector, one e5 vector per sentence of the chunk
-(a question usually matches one sentence better than a whole section), and optionally the companion
-encoder's vector. Stored beside the chunks in every build."""
+(a question usually matches one sentence better than a whole section), the e5 vector of the chunk's heading
+encoded as a query (a heading that is nearly the question is strong evidence: "How many days of annual
+leave do I get?"), and optionally the companion encoder's vector. Stored beside the chunks in every build."""
 
 from __future__ import annotations
 
@@ -41,12 +42,29 @@ def sentence_texts(chunk: Chunk) -> list[str]:
     return [f"{head}\n{s}" for s in sentences(chunk.text)]
 
 
+def heading_text(chunk: Chunk) -> str:
+    """The chunk's own heading (the last level of its section path), or the document title for an intro."""
+    return chunk.section.rsplit(" > ", 1)[-1].strip() or chunk.title
+
+
+def embed_headings(chunks: Sequence[Chunk], embedder: Embedder) -> np.ndarray:
+    """One vector per chunk: its heading encoded like a question (each distinct heading encoded once)."""
+    texts = [heading_text(c) for c in chunks]
+    unique = list(dict.fromkeys(texts))
+    if not unique:
+        return np.zeros((0, embedder.dimension), "float32")
+    vectors = embedder.encode_queries(unique)
+    row = {text: i for i, text in enumerate(unique)}
+    return np.ascontiguousarray(vectors[[row[t] for t in texts]], dtype="float32")
+
+
 @dataclass
 class ChunkVectors:
     chunks: np.ndarray  # (n, d) one e5 vector per chunk
     sentences: np.ndarray  # (m, d) e5 vectors of the chunks' sentences
     owners: np.ndarray  # (m,) position of the chunk each sentence vector belongs to
     companion: np.ndarray | None = None  # (n, d2) the companion encoder's chunk vectors
+    headings: np.ndarray | None = None  # (n, d) e5 query vectors of the chunks' headings
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -60,18 +78,21 @@ class ChunkVectors:
         keep = np.flatnonzero(new_owner >= 0)
         keep = keep[np.argsort(new_owner[keep], kind="stable")]  # in the order of `positions`
         return ChunkVectors(self.chunks[positions], self.sentences[keep], new_owner[keep].astype(np.int32),
-                            None if self.companion is None else self.companion[positions])
+                            None if self.companion is None else self.companion[positions],
+                            None if self.headings is None else self.headings[positions])
 
     @staticmethod
     def concat(parts: Sequence[ChunkVectors], dimension: int) -> ChunkVectors:
         offsets = np.cumsum([0, *[len(p) for p in parts]])
         comp = [p.companion for p in parts]
+        heads = [p.headings for p in parts]
         return ChunkVectors(
             np.vstack([p.chunks for p in parts]).astype("float32") if parts else np.zeros((0, dimension), "float32"),
             np.vstack([p.sentences for p in parts] or [np.zeros((0, dimension), "float32")]).astype("float32"),
             np.concatenate([p.owners + off for p, off in zip(parts, offsets, strict=False)] or
                            [np.zeros(0, np.int32)]).astype(np.int32),
             np.vstack(comp).astype("float32") if parts and all(c is not None for c in comp) else None,  # type: ignore[misc]
+            np.vstack(heads).astype("float32") if parts and all(h is not None for h in heads) else None,  # type: ignore[misc]
         )
 
     def save(self, folder: Path) -> None:
@@ -80,6 +101,8 @@ class ChunkVectors:
         np.save(folder / "sentence_owners.npy", self.owners)
         if self.companion is not None:
             np.save(folder / "companion.npy", self.companion)
+        if self.headings is not None:
+            np.save(folder / "headings.npy", self.headings)
 
     @classmethod
     def load(cls, folder: Path) -> ChunkVectors:
@@ -89,7 +112,8 @@ class ChunkVectors:
         else:  # a build from before sentence vectors: chunk vectors only
             sents, owners = np.zeros((0, chunks.shape[1]), "float32"), np.zeros(0, np.int32)
         companion = np.load(folder / "companion.npy") if (folder / "companion.npy").exists() else None
-        return cls(chunks, sents, owners, companion)
+        headings = np.load(folder / "headings.npy") if (folder / "headings.npy").exists() else None
+        return cls(chunks, sents, owners, companion, headings)
 
 
 def embed_chunks(chunks: Sequence[Chunk], embedder: Embedder, progress: Callable[[int], None] | None = None,
@@ -109,7 +133,7 @@ def embed_chunks(chunks: Sequence[Chunk], embedder: Embedder, progress: Callable
     empty = np.zeros((0, embedder.dimension), "float32")
     companion = embedder.companion.encode([c.embed_text() for c in chunks]) if embedder.companion else None
     return ChunkVectors(np.vstack(vectors) if vectors else empty, np.vstack(sents) if sents else empty,
-                        np.array(owners, dtype=np.int32), companion)
+                        np.array(owners, dtype=np.int32), companion, embed_headings(chunks, embedder))
 
 
 def sentence_max(scores: np.ndarray, sentence_scores: np.ndarray, owners: np.ndarray) -> np.ndarray:

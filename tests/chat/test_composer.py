@@ -73,3 +73,44 @@ def test_extract_centres_on_the_sentence_closest_in_meaning_when_words_dont_matc
                   "R$ 450 per night.")
     assert "R$ 450" in out and len(out) < 700
     assert "R$ 450" not in extract(text, {"limite", "diaria"}, "en")  # without it: the opening lines
+
+
+TABLE_SECTION = (
+    "Full-time employees get the following paid annual leave per calendar year (1 January to 31 December). "
+    + "Some more words about how the year is counted and what happens when you join. " * 6 + "\n\n"
+    "| Office | Annual leave (full-time) | Legal minimum, for reference |\n|---|---|---|\n"
+    "| Dublin | 25 working days | 20 working days |\n| Madrid | 25 working days | 22 working days |\n"
+    "| Lisbon | 25 working days | 22 working days |\n| São Paulo | 30 calendar days (per the CLT) | 30 calendar days |\n"
+    "\n" + "Closing remarks about balances in PeopleHub. " * 8
+)
+
+
+def test_a_table_is_quoted_with_its_header_and_never_cut_mid_row():
+    from app.retrieval.text import tokenize
+
+    out = extract(TABLE_SECTION, set(tokenize("how many days of leave in São Paulo", "en")), "en",
+                  focus="| São Paulo | 30 calendar days (per the CLT) | 30 calendar days |")
+    assert "| Office | Annual leave (full-time)" in out  # the header names the columns
+    assert "30 calendar days (per the CLT)" in out
+    assert all(line.count("|") == 4 for line in out.splitlines() if line.startswith("| ") and "…" not in line)
+
+
+def test_a_numbered_procedure_is_quoted_whole_with_its_intro():
+    steps = "\n".join(f"{i}. Step number {i} of the procedure, with enough words to be realistic." for i in range(1, 9))
+    text = "Background about the VPN. " * 25 + "\n\nTo connect for the first time:\n" + steps + "\n\n" + "Other. " * 40
+    from app.retrieval.text import tokenize
+
+    out = extract(text, set(tokenize("how do I connect the first time", "en")), "en",
+                  focus="5. Step number 5 of the procedure, with enough words to be realistic.")
+    assert "To connect for the first time:" in out
+    assert all(f"{i}. Step number {i}" in out for i in range(1, 9))
+
+
+def test_unsure_answers_point_to_pages_instead_of_quoting_them():
+    from app.chat.composer import suggest
+
+    hits = [hit("annual-leave", "Leave text with 25 days."), hit("annual-leave", "More."), hit("sick", "Sick.")]
+    composed = suggest("en", hits)
+    assert composed.answer.startswith("I'm not sure") and "25 days" not in composed.answer
+    assert [c.doc_id for c in composed.citations] == ["annual-leave", "sick"]
+    check_integrity(composed.answer, composed.citations)

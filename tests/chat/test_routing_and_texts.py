@@ -1,23 +1,34 @@
 import pytest
 
-from app.chat.routing import is_follow_up, route
+from app.chat.routing import backstop, is_follow_up, policy_query, smalltalk_kind
 from app.chat.texts import TEXTS
 
 
 @pytest.mark.parametrize("message,kind", [
-    ("Hello!", "smalltalk"), ("hola", "smalltalk"), ("Olá", "smalltalk"), ("Thanks!", "smalltalk"),
-    ("muchas gracias", "smalltalk"), ("obrigada", "smalltalk"),
-    ("I want to talk to someone", "human"), ("quiero hablar con una persona", "human"),
-    ("quero falar com um atendente", "human"),
-    ("My manager keeps harassing me", "sensitive"), ("Mi compañero me acosa", "sensitive"),
-    ("Estou sofrendo assédio no trabalho", "sensitive"),
-    ("Un compañero hace comentarios sobre mi cuerpo", "sensitive"), ("Me passa pra alguém do RH", "human"),
-    ("Pásame con alguien de nóminas", "human"), ("How do I pass the probation?", "question"),
-    ("Si me toca trabajar un festivo, ¿me dan otro día libre?", "question"),
-    ("How do I reset my password?", "question"), ("¿Puedo ver mis nóminas en línea?", "question"),
+    ("Hello!", "greeting"), ("hola", "greeting"), ("Olá", "greeting"), ("Thanks!", "thanks"),
+    ("muchas gracias", "thanks"), ("obrigada", "thanks"), ("bye", "goodbye"), ("are you a bot?", "about"),
 ])
-def test_pre_routing(message, kind):
-    assert route(message).kind == kind
+def test_smalltalk_reply_kind(message, kind):
+    assert smalltalk_kind(message) == kind
+
+
+@pytest.mark.parametrize("message,safety", [
+    ("I keep thinking about killing myself", "crisis"), ("quiero quitarme la vida", "crisis"),
+    ("tô pensando em suicídio", "crisis"), ("my coworker threatened to kill me in the car park", "crisis"),
+    ("My manager keeps touching me inappropriately", "sensitive"), ("Mi compañero me acosa", "sensitive"),
+    ("I'm paid less than my male colleagues", "sensitive"),
+    # ordinary questions with a scary word: the backstop stays out of it (the classifier decides)
+    ("kill the process that froze my laptop", None), ("When is the harassment training?", None),
+    ("Si me toca trabajar un festivo, ¿me dan otro día libre?", None), ("this deadline is killing me", None),
+    ("what's the sick leave policy?", None),
+])
+def test_backstop_adds_only_certain_safety_intents(message, safety):
+    assert backstop(message) == safety
+
+
+def test_policy_query_points_to_the_relevant_policy():
+    assert "harassment" in policy_query("Un compañero hace comentarios sobre mi cuerpo")
+    assert "health" in policy_query("I've been struggling with anxiety")
 
 
 @pytest.mark.parametrize("message,expected", [

@@ -153,7 +153,7 @@ def test_a_build_without_companion_still_serves_a_server_with_one(tmp_path, embe
 def test_a_build_from_before_sentence_vectors_is_read_and_then_rebuilt(corpus_copy, index_copy, embedder):
     """An index made by an older Ayuda (chunk vectors only) still serves, and the next build re-embeds all."""
     build_dir = current_build_dir(index_copy)
-    for name in ("sentences.npy", "sentence_owners.npy", "companion.npy"):
+    for name in ("sentences.npy", "sentence_owners.npy", "companion.npy", "headings.npy"):
         (build_dir / name).unlink()
     manifest = json.loads((build_dir / "manifest.json").read_text())
     manifest["chunker"]["version"] = 1

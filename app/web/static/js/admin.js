@@ -8,8 +8,9 @@
   const $ = (id) => document.getElementById(id);
   const Chart = window.Chart;
   const charts = [];
-  const COLORS = ["#0b5cad", "#1e7a46", "#c26b00", "#7b4bb7", "#b3261e", "#2a8c9e", "#6b7785"];
+  const COLORS = ["#0b5cad", "#1e7a46", "#c26b00", "#7b4bb7", "#b3261e", "#2a8c9e", "#6b7785", "#8a6d3b", "#4a5d23"];
   const OUTCOME_LABELS = { answered: "Answered", answered_offer_human: "Answered + offered a person", escalated: "Escalated (ticket)",
+    declined: "Declined (someone else's private data)", off_topic: "Off-topic (no ticket)",
                            clarify: "Asked to clarify", smalltalk: "Small talk", not_ready: "Not ready (no index)" };
   const JOB_KEY = "ayuda:reindex-job";
   let days = 30;

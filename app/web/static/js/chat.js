@@ -305,8 +305,12 @@
         node.appendChild(view.el);
       }
       if (["answered", "answered_offer_human"].includes(r.outcome)) node.appendChild(this.renderFeedback(item));
-      if (r.outcome === "answered_offer_human") {
-        node.appendChild(h("p", { class: "ay-offer" }, t("offer_human"), " ",
+      if (r.outcome === "declined" || r.outcome === "off_topic") {  // neither an answer nor a ticket: say so
+        node.classList.add(r.outcome === "declined" ? "ay-declined" : "ay-off-topic");
+        body.prepend(h("p", { class: "ay-badge", text: t(r.outcome === "declined" ? "badge_declined" : "badge_off_topic") }));
+      }
+      if (r.outcome === "answered_offer_human" || r.outcome === "off_topic") {
+        node.appendChild(h("p", { class: "ay-offer" }, t(r.outcome === "off_topic" ? "offer_off_topic" : "offer_human"), " ",
           h("button", { type: "button", class: "ay-link-btn", onclick: () => this.askForPerson() }, t("human"))));
       }
       return node;

@@ -1,0 +1,48 @@
+"""The intent classifier: its exemplars, and what it makes of realistic messages (real model)."""
+
+from collections import Counter
+
+import pytest
+
+from app.chat.intents import INTENTS, IntentClassifier, load_exemplars, split
+
+
+def test_every_intent_has_enough_exemplars_in_every_language_plus_hard_negatives():
+    exemplars = load_exemplars()
+    counts = Counter((e.language, e.intent) for e in exemplars)
+    for language in ("en", "es", "pt"):
+        for intent in INTENTS:
+            assert counts[(language, intent)] >= 40, (language, intent, counts[(language, intent)])
+        assert sum(e.hard_negative for e in exemplars if e.language == language) >= 40
+
+
+def test_the_held_out_split_is_stable_and_disjoint():
+    exemplars = load_exemplars()
+    train, held = split(exemplars)
+    assert len(held) > 0.15 * len(exemplars) and not {e.text for e in train} & {e.text for e in held}
+    assert split(exemplars)[1] == held
+
+
+@pytest.fixture(scope="module")
+def classifier(embedder):  # type: ignore[no-untyped-def]
+    return IntentClassifier.train(embedder)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("message,intent", [
+    ("How many days of annual leave do I get in Madrid?", "question"),
+    ("se me ha bloqueado la cuenta del correo", "question"),
+    ("qnd cai o vale refeição?", "question"),
+    ("kill the process that froze my laptop", "question"),
+    ("When is the next harassment training session?", "question"),
+    ("hello there!", "smalltalk"), ("muito obrigada!!", "smalltalk"),
+    ("can I speak to someone from HR please", "human_request"), ("pásame con una persona", "human_request"),
+    ("My team lead keeps asking me out even after I said no and now he ignores me in meetings", "sensitive"),
+    ("me pagan menos que a mis compañeros hombres por el mismo puesto", "sensitive"),
+    ("I've written letters to my family and I won't need my things anymore", "crisis"),
+    ("How much does my colleague Marta earn?", "private_data"),
+    ("quem do meu time tirou nota baixa na avaliação?", "private_data"),
+    ("who won the champions league final?", "off_topic"), ("receta de tortilla de patatas", "off_topic"),
+])
+def test_realistic_messages_get_the_right_intent(classifier, message, intent):
+    assert classifier.classify(message).intent == intent
