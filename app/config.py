@@ -77,6 +77,13 @@ class Settings(BaseSettings):
         0.52, ge=0, le=1, description="Confidence at or above (and below answer_threshold): answer and offer a person. "
         "The escalation-F1 optimum of `ayuda eval` on the golden set."
     )
+    in_domain_confidence: float = Field(0.6, ge=0, le=1, description="A message the intent classifier took for "
+                                        "small talk or off-topic is answered as a question when the documents "
+                                        "answer it with at least this confidence.")
+    private_in_domain_confidence: float = Field(0.8, ge=0, le=1, description="The same for a message taken for a "
+                                                "request for someone else's data (stronger evidence needed).")
+    private_in_domain_question_share: float = Field(0.5, ge=0, description="...and only when the classifier's "
+                                                    "P(question) is at least this share of P(private_data).")
     max_message_chars: int = Field(4000, ge=1)
     cache_dir: Path = Field(Path("models/cache"), description="Cached vectors (intent exemplars); safe to delete.")
     support_resources: dict[str, str] = Field(

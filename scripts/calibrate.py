@@ -1,6 +1,6 @@
-"""Fit the confidence model (app/chat/confidence.py) on the golden set.
+"""Fit the confidence model (app/chat/confidence.py) on the golden set's dev split (never on test).
 
-Runs the chat pipeline's retrieval over eval/golden, records the confidence signals of each answerable or
+Runs the chat pipeline's retrieval over eval/golden (dev), records the confidence signals of each answerable or
 unanswerable question and whether the top document is gold, fits a logistic regression on them (the
 ranking), then rescales it (Platt) to the probability that the composed answer is right, and prints the
 Calibration to paste into app/chat/confidence.py, with leave-one-language-out log-loss so the fit isn't
@@ -14,7 +14,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
 from app.chat.confidence import signals
-from app.chat.routing import route
 from app.config import Settings
 from app.evaluation.datasets import golden
 from app.evaluation.metrics import facts_found
@@ -33,8 +32,8 @@ def main() -> None:
     index = services.store.get()
     assert services.searcher is not None and index is not None
     rows, labels, langs, answered_right, should_answer = [], [], [], [], []
-    for item in golden(settings.corpus_dir.parent / "eval" / "golden").items:
-        if item.expect not in ("answer", "escalate") or route(item.question).kind != "question":
+    for item in golden(settings.corpus_dir.parent / "eval" / "golden", split="dev").items:
+        if item.expect not in ("answer", "escalate"):
             continue
         query = " ".join([*item.context, item.question])
         result = services.searcher.search(query, language=item.language, groups=User("x").visible_groups)

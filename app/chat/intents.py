@@ -52,10 +52,12 @@ class IntentResult:
     probability: float
     probabilities: dict[str, float] = field(default_factory=dict)
     backstop: str | None = None  # the keyword rule that added a safety intent
+    overridden: bool = False  # the documents answered it well: a question after all (app/chat/service.py)
 
     def as_dict(self) -> dict[str, Any]:
         top = sorted(self.probabilities.items(), key=lambda kv: -kv[1])[:3]
         return {"intent": self.intent, "p": round(self.probability, 3), "backstop": self.backstop,
+                "in_domain_override": self.overridden,
                 "top": {k: round(v, 3) for k, v in top}}
 
 
@@ -90,7 +92,7 @@ def digest(exemplars: list[Exemplar]) -> str:
     return h.hexdigest()[:12]
 
 
-_FEATURE_CACHE: dict[tuple[str, str], np.ndarray] = {}
+_FEATURE_CACHE: dict[str, dict[str, np.ndarray]] = {}  # per model: text → feature vector
 
 
 class IntentClassifier:
@@ -143,28 +145,25 @@ def features(embedder: Any, texts: list[str], query_vectors: np.ndarray | None =
 
 
 def cached_features(embedder: Any, texts: list[str], cache_dir: Path | None) -> np.ndarray:
-    key = (f"{embedder.model_id}|{getattr(embedder, 'companion_id', '')}",
-           hashlib.sha1("\n".join(texts).encode()).hexdigest()[:16])
-    if key in _FEATURE_CACHE:
-        return _FEATURE_CACHE[key]
-    path = None
-    if cache_dir is not None:
-        name = hashlib.sha1("|".join(key).encode()).hexdigest()[:16]
-        path = Path(cache_dir) / f"intent-features-{name}.npy"
-        if path.exists():
-            try:
-                x = np.load(path)
-                if x.shape[0] == len(texts):
-                    _FEATURE_CACHE[key] = x
-                    return x
-            except (OSError, ValueError):
-                log.warning("unreadable intent feature cache %s: recomputing", path)
-    x = features(embedder, texts)
-    _FEATURE_CACHE[key] = x
-    if path is not None:
+    """Feature vectors of `texts`, computed once per model and text (in memory, and on disk when a folder
+    is given: one file per model, holding every text seen)."""
+    model = f"{embedder.model_id}|{getattr(embedder, 'companion_id', '')}"
+    memory = _FEATURE_CACHE.setdefault(model, {})
+    path = Path(cache_dir) / f"intent-features-{hashlib.sha1(model.encode()).hexdigest()[:12]}.npz" \
+        if cache_dir is not None else None
+    if path is not None and path.exists() and not all(t in memory for t in texts):
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            np.save(path, x)
-        except OSError as e:  # a read-only folder only costs a few seconds at the next start
-            log.warning("could not cache intent features in %s: %s", path, e)
-    return x
+            with np.load(path, allow_pickle=False) as stored:
+                memory.update(zip(stored["texts"].tolist(), stored["vectors"], strict=True))
+        except (OSError, ValueError, KeyError):
+            log.warning("unreadable intent feature cache %s: recomputing", path)
+    missing = list(dict.fromkeys(t for t in texts if t not in memory))
+    if missing:
+        memory.update(zip(missing, features(embedder, missing), strict=True))
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                np.savez(path, texts=np.array(list(memory)), vectors=np.stack(list(memory.values())))
+            except OSError as e:  # a read-only folder only costs a few seconds at the next start
+                log.warning("could not cache intent features in %s: %s", path, e)
+    return np.stack([memory[t] for t in texts])

@@ -1,12 +1,11 @@
-"""Which part of a passage to quote: the block (sentence, list, table) that answers, never cut mid-way.
+"""Which part of a passage to quote: the sentence, list or table that answers, never cut mid-way.
 
-A passage is read as blocks: paragraphs (split into sentences), bullet or numbered lists, and tables. The
-unit that answers is the sentence closest in meaning to the question (marked by search), else the one
-sharing most words. Around it:
-- a table: its intro line, the header and the rows for the asker's case (the rows sharing the question's
-  words, e.g. the office), or the whole table when it is short or no row stands out;
-- a list: its intro line and the whole list (a numbered procedure is never cut), up to a generous limit;
-- a paragraph: a window of sentences around the unit, plus the list or table it introduces.
+A passage is read as blocks: paragraphs (split into sentences), bullet or numbered lists, and tables. A short
+list or table is one piece that is quoted whole or not at all; a long one is quoted by its items (a long
+table keeps its header and the rows for the asker's case, e.g. their office). The unit that answers is the
+sentence, item or row closest in meaning to the question (marked by search), else the one sharing most words.
+The quote is a window of pieces around it: from the start of the passage when the unit is near the start,
+else from the sentence introducing its list or table; then following pieces while the budget lasts.
 A passage short enough is quoted whole.
 """
 
@@ -14,55 +13,74 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÁÉÍÓÚÂÊÔÃÕÇ¿¡\"(*])")
 _NUMBERED = re.compile(r"^\d+[.)]\s")
 _SEPARATOR = re.compile(r"^\|?\s*:?-{2,}")
-WHOLE_LIST_CHARS = 1400  # a list up to this long is quoted whole
+WHOLE_LIST_CHARS = 1400  # a list up to this long is one piece
 WHOLE_TABLE_CHARS = 900
 
 
 @dataclass
-class Block:
-    kind: str  # para | list | table
-    lines: list[str] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines)
+class Piece:
+    text: str
+    block: int  # which block it comes from (pieces of one paragraph are joined with spaces)
+    units: list[str]  # what is scored: sentences, list items, table rows
+    atomic: bool = False  # a whole list or table
 
 
-def blocks(text: str) -> list[Block]:
-    out: list[Block] = []
+def _blocks(text: str) -> list[tuple[str, list[str]]]:
+    out: list[tuple[str, list[str]]] = []
     for raw in text.split("\n"):
-        line = raw.rstrip()
-        stripped = line.strip()
+        line, stripped = raw.rstrip(), raw.strip()
         if not stripped:
-            if out and out[-1].kind == "para":
-                out.append(Block("gap"))
+            out.append(("gap", []))
             continue
         if stripped.startswith("|"):
             kind = "table"
         elif stripped.startswith(("-", "*", "•")) or _NUMBERED.match(stripped):
             kind = "list"
-        elif raw.startswith(("  ", "\t")) and out and out[-1].kind == "list":
+        elif raw.startswith(("  ", "\t")) and out and out[-1][0] == "list":
             kind = "list"  # an item's continuation line
         else:
             kind = "para"
-        if out and out[-1].kind == kind:
-            out[-1].lines.append(line if kind == "list" else stripped)
+        if out and out[-1][0] == kind:
+            out[-1][1].append(line if kind == "list" else stripped)
         else:
-            out.append(Block(kind, [line if kind == "list" else stripped]))
-    return [b for b in out if b.kind != "gap"]
+            out.append((kind, [line if kind == "list" else stripped]))
+    return [(k, lines) for k, lines in out if k != "gap"]
 
 
-def units_of(block: Block) -> list[str]:
-    if block.kind == "para":
-        return [s for line in block.lines for s in _SENTENCE.split(line) if s.strip()]
-    if block.kind == "table":
-        return [row for row in block.lines if not _SEPARATOR.match(row.strip())]
-    return block.lines
+def pieces(text: str, score: Callable[[str], int]) -> list[Piece]:
+    out: list[Piece] = []
+    for b, (kind, lines) in enumerate(_blocks(text)):
+        whole = "\n".join(lines)
+        if kind == "para":
+            out.extend(Piece(s, b, [s]) for line in lines for s in _SENTENCE.split(line) if s.strip())
+        elif kind == "list":
+            if len(whole) <= WHOLE_LIST_CHARS:
+                out.append(Piece(whole, b, lines, atomic=True))
+            else:
+                out.extend(Piece(item, b, [item]) for item in lines)
+        else:
+            rows = [r for r in lines if not _SEPARATOR.match(r.strip())]
+            out.append(Piece(_table(lines, score), b, rows, atomic=True))
+    return out
+
+
+def _table(rows: list[str], score: Callable[[str], int]) -> str:
+    """The whole table when short or when no row stands out; else its header and the best rows."""
+    whole = "\n".join(rows)
+    head = rows[:2] if len(rows) > 1 and _SEPARATOR.match(rows[1].strip()) else rows[:1]
+    body = rows[len(head):]
+    if len(whole) <= WHOLE_TABLE_CHARS or len(body) <= 2:
+        return whole
+    scores = [score(r) for r in body]
+    top = max(scores)
+    if top == 0 or scores.count(top) > 2:
+        return whole
+    return "\n".join(head + [r for r, s in zip(body, scores, strict=True) if s == top])
 
 
 def choose(text: str, score: Callable[[str], int], budget: int = 650, focus: str | None = None,
@@ -70,73 +88,36 @@ def choose(text: str, score: Callable[[str], int], budget: int = 650, focus: str
     text = text.strip()
     if len(text) <= budget:
         return text
-    parts = blocks(text)
-    units = [(b, u) for b, block in enumerate(parts) for u in units_of(block)]
-    if not units:
+    parts = pieces(text, score)
+    if not parts:
         return text[:budget]
+    units = [(i, u) for i, p in enumerate(parts) for u in p.units]
     scores = [score(u) for _, u in units]
-    best = max(range(len(units)), key=lambda i: (scores[i], -i))
+    best_unit = max(range(len(units)), key=lambda k: (scores[k], -k))
     if focus:
         probe = " ".join(focus.split())[:40]
-        best = next((i for i, (_, u) in enumerate(units) if probe and probe in " ".join(u.split())), best)
-    if heading_is_question and heading_is_question(scores[best]):
+        best_unit = next((k for k, (_, u) in enumerate(units) if probe and probe in " ".join(u.split())), best_unit)
+    best = units[best_unit][0]
+    if heading_is_question and heading_is_question(scores[best_unit]):
         best = 0  # the section's heading is the question: its opening is the answer
-    b, unit = units[best]
-    block = parts[b]
-    intro = _intro(parts, b)
-    if block.kind == "table":
-        body = _table(block, score)
-    elif block.kind == "list":
-        body = _list(block, unit, budget)
+    before = sum(len(p.text) + 1 for p in parts[:best])
+    if before <= budget * 0.6:
+        start = 0
+    elif parts[best].atomic and best > 0 and not parts[best - 1].atomic:
+        start = best - 1  # the sentence that introduces the list or table
     else:
-        body = _window(units_of(block), units_of(block).index(unit), budget)
-        follow = parts[b + 1] if b + 1 < len(parts) else None
-        if follow and follow.kind in ("list", "table") and body.rstrip().endswith(":"):
-            body += "\n" + (_table(follow, score) if follow.kind == "table" else _list(follow, None, budget))
-            b += 1
-    content = "\n".join(p for p in (intro, body) if p)
-    flat_text = " ".join(text.split())
-    flat = " ".join(content.split())
-    head = "" if flat_text.startswith(flat[:30]) else "… "
-    tail = "" if flat_text.endswith(flat[-30:]) else " …"
-    return head + content + tail
-
-
-def _intro(parts: list[Block], b: int) -> str:
-    """The sentence that introduces a list or table ("Full-time employees get the following:")."""
-    if parts[b].kind == "para" or b == 0 or parts[b - 1].kind != "para":
-        return ""
-    sentences = units_of(parts[b - 1])
-    return sentences[-1] if sentences else ""
-
-
-def _table(block: Block, score: Callable[[str], int]) -> str:
-    rows = block.lines
-    if len(block.text) <= WHOLE_TABLE_CHARS or len(rows) <= 3:
-        return block.text
-    head = rows[:2] if len(rows) > 1 and _SEPARATOR.match(rows[1].strip()) else rows[:1]
-    body = rows[len(head):]
-    scores = [score(r) for r in body]
-    top = max(scores)
-    if top == 0 or scores.count(top) > 2:
-        return block.text
-    return "\n".join(head + [r for r, s in zip(body, scores, strict=True) if s == top]) + "\n| … |"
-
-
-def _list(block: Block, unit: str | None, budget: int) -> str:
-    if len(block.text) <= WHOLE_LIST_CHARS:
-        return block.text
-    lines = block.lines
-    at = lines.index(unit) if unit in lines else 0
-    return _window(lines, at, budget * 2)
-
-
-def _window(units: list[str], at: int, budget: int) -> str:
-    start = 0 if sum(len(u) + 1 for u in units[: at + 1]) <= budget * 0.6 else at
-    picked, size = [], 0
-    for u in units[start:]:
-        if picked and size + len(u) > budget:
+        start = best
+    chosen, size = [], 0
+    for i in range(start, len(parts)):
+        if i > best and size + len(parts[i].text) > budget:
             break
-        picked.append(u)
-        size += len(u) + 1
-    return " ".join(picked)
+        chosen.append(parts[i])
+        size += len(parts[i].text) + 1
+    body = ""
+    for k, p in enumerate(chosen):
+        if k:
+            body += " " if p.block == chosen[k - 1].block and not p.atomic else "\n"
+        body += p.text
+    head = "… " if start > 0 else ""
+    tail = " …" if start + len(chosen) < len(parts) else ""
+    return head + body + tail

@@ -129,16 +129,12 @@ class ChatService:
         """The answer to one message, without persistence (also used by the eval runner)."""
         intent = self.understand(message, query if query != message else None)
         info = {"intent": intent.as_dict()}
-        if intent.intent == "smalltalk":
+        if intent.intent == "smalltalk" and smalltalk_kind(message) != "about":  # hello, thanks, bye
             return Draft(t(lang, smalltalk_kind(message)), SMALLTALK, 1.0, retrieval=info)
         if intent.intent == "crisis":  # at once, kindly, with support lines; an urgent confidential ticket
             resources = self.settings.support_resources.get(lang) or t(lang, "crisis_resources")
             return Draft(f"{t(lang, 'crisis')}\n\n{resources}\n\n{t(lang, 'crisis_next')}", ESCALATED, 1.0, [],
                          t(lang, "escalate_next"), "crisis", [], info)
-        if intent.intent == "private_data":
-            return Draft(t(lang, "declined_private"), DECLINED, 1.0, reason="private_data", retrieval=info)
-        if intent.intent == "off_topic":
-            return Draft(t(lang, "off_topic"), OFF_TOPIC, 0.0, reason="off_topic", retrieval=info)
         if self.searcher is None:
             return Draft(t(lang, "not_ready"), NOT_READY, 0.0, reason="not_ready", retrieval=info)
         search_text = f"{query} {policy_query(message)}" if intent.intent == "sensitive" else query
@@ -155,6 +151,14 @@ class ChatService:
                       "score": round(h.score, 5), "dense": round(h.dense or 0, 4), "bm25": round(h.bm25 or 0, 3)}
                      for h in hits],
         }
+        intent = self._in_domain(intent, score)
+        retrieval["intent"] = intent.as_dict()
+        if intent.intent == "smalltalk":
+            return Draft(t(lang, "about"), SMALLTALK, 1.0, retrieval=retrieval)
+        if intent.intent == "private_data":
+            return Draft(t(lang, "declined_private"), DECLINED, 1.0, reason="private_data", retrieval=retrieval)
+        if intent.intent == "off_topic":
+            return Draft(t(lang, "off_topic"), OFF_TOPIC, 0.0, reason="off_topic", retrieval=retrieval)
         if intent.intent == "sensitive":
             composed = self.composer.compose(query, lang, hits[:1]) if score >= self.settings.offer_human_threshold \
                 else None
@@ -186,6 +190,18 @@ class ChatService:
                          None, None, hits, retrieval)
         composed = self.composer.compose(query, lang, hits)
         return Draft(composed.answer, outcome, score, composed.citations, None, None, hits, retrieval)
+
+    def _in_domain(self, intent: IntentResult, score: float) -> IntentResult:
+        """The documents know what is in-domain: a terse question the classifier took for small talk or
+        off-topic ("vpn not working", "holerite online?") is a question when the documents answer it well.
+        Someone else's private data needs stronger evidence, and the classifier's doubt too."""
+        s = self.settings
+        p_question = intent.probabilities.get("question", 0.0)
+        if (intent.intent in ("smalltalk", "off_topic") and score >= s.in_domain_confidence) or (
+                intent.intent == "private_data" and score >= s.private_in_domain_confidence
+                and p_question >= s.private_in_domain_question_share * intent.probability):
+            return IntentResult("question", p_question, intent.probabilities, intent.backstop, overridden=True)
+        return intent
 
     def _language(self, message: str, history: list[Any], conversation_id: str | None) -> str:
         lang, prob = detect_language(message)

@@ -75,11 +75,12 @@ def intent_scores(records: Sequence[Any]) -> dict[str, dict[str, float | None]]:
 
 def heldout_intent_scores(embedder: Any, cache_dir: Any = None) -> dict[str, dict[str, float | None]]:
     """Per intent on the held-out exemplars, with a classifier trained on the rest (app/chat/intents.py)."""
-    from app.chat.intents import IntentClassifier, load_exemplars, split
+    from app.chat.intents import IntentClassifier, cached_features, load_exemplars, split
 
     train, held = split(load_exemplars())
     classifier = IntentClassifier.train(embedder, train, cache_dir=cache_dir)
-    predicted = classifier.classify_many([e.text for e in held])
+    x = cached_features(embedder, [e.text for e in held], cache_dir)  # the exemplars' vectors are cached
+    predicted = [classifier.decide(p) for p in classifier.model.predict_proba(x)]
     pairs = [(e.intent, p.intent) for e, p in zip(held, predicted, strict=True)]
     return prf_by_intent(pairs)
 
