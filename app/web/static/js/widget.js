@@ -2,7 +2,7 @@
  *
  *   <script src="https://ayuda.example/widget.js" data-user="ana@corp" data-groups="managers" async></script>
  *
- * data-user / data-groups: the employee (development identity, until real sign-in replaces it);
+ * data-user / data-groups: the employee in dev mode only (proxy/oidc modes: the server knows who is signed in);
  * data-lang: en | es | pt (default: the browser's); data-mode: "launcher" (default: a button that opens a
  * chat panel) or "inline" with data-target="#css-selector" (the chat fills that element);
  * data-poll-ms: how often tickets are refreshed (default 5000).
