@@ -65,6 +65,10 @@ class OidcClient:
             return self._meta
 
     def _key(self, token: str) -> Any:
+        try:
+            jwt.get_unverified_header(token)
+        except jwt.PyJWTError as e:  # not a JWT at all: no need to ask the issuer
+            raise Unauthorized(f"the token is not a JWT: {e}", code="invalid_token") from e
         self.metadata()
         assert self._jwks is not None
         try:
