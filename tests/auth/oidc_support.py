@@ -3,6 +3,8 @@ Ayuda server in oidc mode that signs in with it."""
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import os
 import shutil
@@ -18,7 +20,7 @@ import pytest
 
 from tests.auth.conftest import CLIENT_SECRET, SESSION_SECRET, auth_settings
 from tests.conftest import CORPUS
-from tests.web.conftest import free_port
+from tests.web.conftest import _QuietHandler, free_port
 
 SUPPORT = Path(__file__).resolve().parents[1] / "support" / "oidc"
 CLIENT_ID = "ayuda"
@@ -56,6 +58,26 @@ def ayuda_port() -> int:
 
 
 @pytest.fixture(scope="module")
+def intranet_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def oidc_intranet(ayuda, intranet_port, tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """An intranet page on another origin (in AYUDA_CORS_ORIGINS) embedding the widget with no identity."""
+    root = tmp_path_factory.mktemp("oidc-intranet")
+    (root / "index.html").write_text(f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Intranet</title><link rel="icon" href="data:,"></head><body><h1>Intranet</h1>
+<script src="{ayuda.url}/widget.js" data-poll-ms="1000" async></script></body></html>""", encoding="utf-8")
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", intranet_port), handler)
+    thread = threading.Thread(target=httpd.serve_forever, name="oidc-intranet", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{intranet_port}/index.html"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
 def provider(ayuda_port) -> Iterator[Provider]:  # type: ignore[no-untyped-def]
     npm_install()
     port = free_port()
@@ -87,7 +109,7 @@ class OidcServer:
 
 
 @pytest.fixture(scope="module")
-def ayuda(provider, ayuda_port, tmp_path_factory, sample_index, embedder) -> Iterator[OidcServer]:  # type: ignore[no-untyped-def]
+def ayuda(provider, ayuda_port, intranet_port, tmp_path_factory, sample_index, embedder) -> Iterator[OidcServer]:  # type: ignore[no-untyped-def]
     import uvicorn
 
     from app.main import create_app
@@ -99,7 +121,8 @@ def ayuda(provider, ayuda_port, tmp_path_factory, sample_index, embedder) -> Ite
         "oidc", base, corpus_dir=CORPUS, index_dir=index, embedding_model=embedder.path, index_check_seconds=0.0,
         oidc_issuer=provider.issuer, oidc_client_id=CLIENT_ID, oidc_client_secret=CLIENT_SECRET,
         oidc_redirect_url=f"http://127.0.0.1:{ayuda_port}/auth/callback", oidc_audience=AUDIENCE,
-        oidc_scopes="openid email groups", session_secret=SESSION_SECRET, cookie_secure=True)
+        oidc_scopes="openid email groups", session_secret=SESSION_SECRET, cookie_secure=True,
+        cors_origins=f"http://127.0.0.1:{intranet_port}")
     server = uvicorn.Server(uvicorn.Config(create_app(settings, embedder=embedder), host="127.0.0.1",
                                            port=ayuda_port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, name="uvicorn-oidc-tests", daemon=True)

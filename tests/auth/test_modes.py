@@ -119,3 +119,13 @@ def test_proxy_identity_is_normalised_too(app_in):
     me = app_in("proxy").get("/auth/session", headers=VIA_PROXY | {
         "X-Forwarded-Email": "ＪOSÉ@Brightwave.example".encode(), "X-Forwarded-Groups": "ＨＲ-Agents".encode()}).json()
     assert me["user"] == "josé@brightwave.example" and me["groups"] == ["hr-agents"]
+
+
+def test_pages_tell_the_script_the_mode_and_only_dev_pages_have_no_server_identity(app_in):
+    dev = app_in("dev").get("/", headers={"X-Ayuda-User": "ana@x.example"}).text
+    assert '<meta name="ayuda-auth" content="dev">' in dev and "data-user" not in dev
+    page = app_in("proxy").get("/", headers=VIA_PROXY | {"X-Forwarded-Groups": 'x"><script>alert(1)</script>'})
+    assert page.status_code == 200
+    assert '<meta name="ayuda-auth" content="proxy" data-user="ana.garcia@brightwave.example"' in page.text
+    assert "<script>alert" not in page.text and "&quot;&gt;&lt;script&gt;" in page.text
+

@@ -12,10 +12,34 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.auth.oidc_support import AUDIENCE, SERVICE, ayuda, ayuda_port, provider  # noqa: F401
-from tests.web.conftest import browser  # noqa: F401
+from tests.auth.oidc_support import (  # noqa: F401
+    AUDIENCE,
+    SERVICE,
+    ayuda,
+    ayuda_port,
+    intranet_port,
+    oidc_intranet,
+    provider,
+)
+from tests.web.conftest import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    """Debian's Chromium for this module only (closed at its end, so tests/web can start its own)."""
+    import shutil
+
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.skip("Debian's chromium is not installed (CI installs it: apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -110,5 +134,40 @@ def test_browser_signs_in_at_the_provider_and_chats_as_that_user(browser, provid
     page.locator(".id-signin").wait_for()
     assert page.evaluate("fetch('/api/v1/tickets').then(r => r.status)") == 401
     assert not [c for c in context.cookies() if c["name"] == "ayuda_session"]
+    assert not errors, errors
+    context.close()
+
+
+def sign_in_at_provider(page, login: str) -> None:  # type: ignore[no-untyped-def]
+    page.fill("input[name=login]", login)
+    page.fill("input[name=password]", "any password")
+    page.click("button[type=submit]")
+
+
+def test_widget_on_another_origin_signs_in_and_chats(browser, provider, ayuda, oidc_intranet):  # noqa: F811
+    context = browser.new_context(locale="en-US")
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(oidc_intranet)
+    page.locator(".ay-launcher").click()
+    # No session yet: the widget offers to sign in (its first API call got 401).
+    link = page.locator(".ay-signin")
+    link.wait_for()
+    link.click()
+    assert page.url.startswith(provider.issuer), page.url
+    sign_in_at_provider(page, "gina")
+    page.wait_for_url(oidc_intranet)  # back on the intranet page
+    box = page.get_by_label("Your question")
+    if not box.is_visible():
+        page.locator(".ay-launcher").click()
+    box.fill("My laptop VPN does not connect")
+    box.press("Enter")
+    page.locator(".ay-bot .ay-cite").first.wait_for()
+    assert page.locator(".ay-signin").count() == 0
+    # The conversation belongs to the provider's user (Ayuda's own record, read with a bearer-free session).
+    tickets = page.evaluate(f"fetch('{ayuda.url}/auth/session', {{credentials: 'include'}}).then(r => r.json())")
+    assert tickets["user"] == "gina.agent@brightwave.example" and tickets["groups"] == ["it-agents"]
     assert not errors, errors
     context.close()

@@ -41,7 +41,7 @@
       ask_ayuda: "Ask Ayuda", loading: "Loading…", server_error: "Something went wrong: {message}",
       signed_in_as: "Signed in as", change: "Change", save: "Save", user_label: "User", groups_label: "Groups",
       dev_identity: "Development mode: identity comes from these fields. Real sign-in will replace this.",
-      sign_out: "Sign out", signed_out: "Signed out", sign_in: "Sign in",
+      sign_out: "Sign out", signed_out: "Signed out", sign_in: "Sign in", sign_in_to_chat: "Sign in to use the help chat",
       dept_hr: "HR", dept_it: "IT", dept_payroll: "Payroll", dept_facilities: "Facilities", dept_general: "General",
       dept_faq: "FAQ", lang_en: "English", lang_es: "Spanish", lang_pt: "Portuguese", section: "Section",
     },
@@ -77,6 +77,7 @@
       signed_in_as: "Sesión de", change: "Cambiar", save: "Guardar", user_label: "Usuario", groups_label: "Grupos",
       dev_identity: "Modo de desarrollo: la identidad sale de estos campos. El inicio de sesión real lo sustituirá.",
       sign_out: "Cerrar sesión", signed_out: "Sesión cerrada", sign_in: "Iniciar sesión",
+      sign_in_to_chat: "Inicia sesión para usar el chat de ayuda",
       dept_hr: "RR. HH.", dept_it: "IT", dept_payroll: "Nóminas", dept_facilities: "Instalaciones", dept_general: "General",
       dept_faq: "Preguntas frecuentes", lang_en: "Inglés", lang_es: "Español", lang_pt: "Portugués", section: "Sección",
     },
@@ -112,6 +113,7 @@
       signed_in_as: "Conectado como", change: "Alterar", save: "Salvar", user_label: "Usuário", groups_label: "Grupos",
       dev_identity: "Modo de desenvolvimento: a identidade vem destes campos. O login real vai substituir isto.",
       sign_out: "Sair", signed_out: "Sessão encerrada", sign_in: "Entrar",
+      sign_in_to_chat: "Entre para usar o chat de ajuda",
       dept_hr: "RH", dept_it: "TI", dept_payroll: "Folha de pagamento", dept_facilities: "Instalações", dept_general: "Geral",
       dept_faq: "Perguntas frequentes", lang_en: "Inglês", lang_es: "Espanhol", lang_pt: "Português", section: "Seção",
     },
@@ -281,6 +283,7 @@
     }
     if (!res.ok) {
       const err = (data && data.error) || {};
+      if (res.status === 401 && A.authMode === "oidc") document.dispatchEvent(new CustomEvent("ayuda:signin"));
       throw new ApiError(res.status, err.code || "http_" + res.status, err.message || res.statusText || "error");
     }
     return data;
