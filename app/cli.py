@@ -217,12 +217,26 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 8000,
 ) -> None:
-    """Serve the API (and /docs). Reads AYUDA_CORPUS_DIR, AYUDA_INDEX_DIR, AYUDA_DATABASE_URL."""
-    import uvicorn
+    """Serve the API (and /docs). Reads AYUDA_CORPUS_DIR, AYUDA_INDEX_DIR, AYUDA_DATABASE_URL, AYUDA_AUTH_MODE.
 
+    In the default dev mode (identity from headers anyone can set) only a loopback --host is accepted;
+    see README "Deploying safely" for proxy and oidc modes.
+    """
+    import uvicorn
+    from pydantic import ValidationError
+
+    from app.auth.checks import check_listen_address
     from app.main import create_app
 
-    uvicorn.run(create_app(_settings()), host=host, port=port, log_level="info")
+    try:
+        settings = _settings()
+    except ValidationError as e:
+        _fail("; ".join(str(err.get("msg", "")).removeprefix("Value error, ") for err in e.errors()))
+        return
+    refusal = check_listen_address(settings.auth_mode, host)
+    if refusal:
+        _fail(refusal, code=2)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
 @db_app.command("upgrade")

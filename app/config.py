@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL_DIR = Path("models/multilingual-e5-small")
 PRIORITIES = ("low", "normal", "high", "urgent")
+AuthMode = Literal["dev", "proxy", "oidc"]
+# Secrets that must never protect a real deployment (examples in docs, obvious placeholders).
+WEAK_SECRETS = {"", "changeme", "change-me", "secret", "dev", "test", "example", "password"}
+MIN_SECRET_CHARS = 16
 
 
 class QueueConfig(BaseModel):
@@ -19,6 +24,13 @@ class QueueConfig(BaseModel):
     confidential: bool = Field(False, description="Tickets visible only to the queue's members.")
     email: str | None = Field(None, description="Where new-ticket notifications for agents go.")
     keywords: list[str] = Field(default_factory=list, description="Routing words when documents don't decide.")
+
+    @field_validator("group")
+    @classmethod
+    def _normalised(cls, v: str) -> str:
+        from app.auth.names import normalize
+
+        return normalize(v)  # compared with the user's groups, which are normalised the same way
 
 
 DEFAULT_QUEUES = {
@@ -123,12 +135,43 @@ class Settings(BaseSettings):
 
     # Web front end
     cors_origins: str = Field(
-        "*", description="Comma-separated origins allowed to call the API from a browser (the intranet pages "
-                         "that embed /widget.js), e.g. https://intranet.example.com; `*` allows any (development).")
+        "", description="Comma-separated origins allowed to call the API from a browser (the intranet pages "
+                        "that embed /widget.js), e.g. https://intranet.example.com. Empty (the default): same "
+                        "origin only, no CORS headers. `*` is refused outside dev mode.")
+
+    # Authentication (README "Deploying safely")
+    auth_mode: AuthMode = Field("dev", description="dev: X-Ayuda-User/-Groups headers, loopback only; proxy: "
+                                "X-Forwarded-* from an SSO proxy that sends AYUDA_PROXY_SECRET; oidc: sign-in "
+                                "with the company's identity provider and bearer JWTs.")
+    proxy_secret: str = Field("", description="proxy mode: the value the proxy sends in X-Ayuda-Proxy-Secret.")
+    trusted_proxies: str = Field("", description="proxy mode: comma-separated IPs/CIDRs the proxy connects "
+                                 "from (empty: any address, the secret alone decides).")
+    oidc_issuer: str = Field("", description="oidc mode: the issuer URL (its /.well-known/openid-configuration).")
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_redirect_url: str = Field("", description="oidc mode: https://ayuda.example/auth/callback, as "
+                                   "registered with the identity provider.")
+    oidc_groups_claim: str = Field("groups", description="oidc mode: the ID token / JWT claim listing groups.")
+    oidc_audience: str = Field("", description="oidc mode: audience required in bearer JWTs (default: the "
+                               "client id).")
+    oidc_scopes: str = "openid email profile"
+    session_secret: str = Field("", description="oidc mode: key (32+ characters) signing the session cookie.")
+    session_hours: float = Field(8.0, gt=0, le=24 * 30, description="oidc mode: session cookie lifetime.")
+    cookie_secure: bool = Field(True, description="Secure flag of the session cookie. Only for tests on "
+                                "http://127.0.0.1 may it be false (refused unless the redirect URL is loopback).")
+    metrics_token: str = Field("", description="proxy/oidc modes: `Authorization: Bearer <token>` that lets a "
+                               "Prometheus scraper read /metrics (admins can always).")
 
     @property
     def cors_origin_list(self) -> list[str]:
         return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
+
+    @model_validator(mode="after")
+    def _check_auth(self) -> Settings:
+        from app.auth.checks import check_auth_settings
+
+        check_auth_settings(self)
+        return self
 
     @model_validator(mode="after")
     def _check_escalation(self) -> Settings:

@@ -2,6 +2,7 @@
 
 AyudaError
  ├── BadRequest (400)           invalid input the schema can't express
+ ├── Unauthorized (401)         no valid identity (sign in, or the proxy/bearer credentials are wrong)
  ├── NotFound (404)             unknown conversation, message, ticket
  ├── Forbidden (403)            the user may not see or do this
  ├── Conflict (409)             e.g. an invalid ticket transition
@@ -34,6 +35,10 @@ class BadRequest(AyudaError):
     status, code = 400, "bad_request"
 
 
+class Unauthorized(AyudaError):
+    status, code = 401, "unauthorized"
+
+
 class NotFound(AyudaError):
     status, code = 404, "not_found"
 
@@ -61,7 +66,7 @@ class ErrorBody(BaseModel):
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
-    for status, text in [(400, "Bad request"), (404, "Not found"), (422, "Invalid input"), (503, "Not ready")]
+    for status, text in [(400, "Bad request"), (401, "Not signed in"), (404, "Not found"), (422, "Invalid input"), (503, "Not ready")]
 }
 
 

@@ -8,13 +8,18 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.analytics.routes import router as admin_router
+from app.auth.request import Authenticator, DuplicateIdentityHeaders
+from app.auth.routes import install_sign_in_redirect
+from app.auth.routes import router as auth_router
 from app.chat.routes import router as chat_router
 from app.config import Settings, get_settings
 from app.db import ping
+from app.deps import CurrentUser, MetricsReader
 from app.errors import install_error_handlers
 from app.escalation.routes import router as tickets_router
 from app.metrics import Metrics
@@ -46,26 +51,35 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         title="Ayuda",
         version="0.1.0",
         description="Employee help desk assistant: cited answers from HR/IT documents in en/es/pt.",
-        lifespan=lifespan,
+        lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,  # added below, behind sign-in
     )
+    app.state.settings = settings
+    app.state.auth = Authenticator(settings)
     install_error_handlers(app)
+    install_sign_in_redirect(app)
+    app.include_router(auth_router)
     app.include_router(chat_router)
     app.include_router(tickets_router)
     app.include_router(admin_router)
     app.include_router(web_api_router)
     app.include_router(web_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    # The chat widget runs on intranet pages of other origins and calls the API with the identity headers.
-    app.add_middleware(
-        CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=["GET", "POST"],
-        allow_headers=["Content-Type", "X-Ayuda-User", "X-Ayuda-Groups", "Idempotency-Key"], max_age=600,
-    )
+    _add_cors(app, settings)
+    app.add_middleware(DuplicateIdentityHeaders)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(user: CurrentUser) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(user: CurrentUser) -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Ayuda API")
 
     metrics = Metrics()
     app.state.metrics = metrics
 
     @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
-    def prometheus() -> PlainTextResponse:
+    def prometheus(reader: MetricsReader) -> PlainTextResponse:
         """Prometheus metrics: chat turns by outcome/language, latency, tickets opened, index size."""
         index = app.state.services.store.get()
         metrics.index_chunks.set(len(index.chunks) if index else 0)
@@ -90,3 +104,18 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         return JSONResponse(body, status_code=200 if index_ok and db_ok else 503)
 
     return app
+
+
+def _add_cors(app: FastAPI, settings: Settings) -> None:
+    """Only AYUDA_CORS_ORIGINS may call the API from a browser (the intranet pages embedding /widget.js);
+    none configured: same origin only, no CORS headers at all. `*` (dev mode only) never carries cookies."""
+    origins = settings.cors_origin_list
+    if not origins:
+        return
+    identity = {"dev": ["X-Ayuda-User", "X-Ayuda-Groups"], "proxy": [],
+                "oidc": ["Authorization", "X-CSRF-Token"]}[settings.auth_mode]
+    app.add_middleware(
+        CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+        allow_credentials=settings.auth_mode != "dev" and "*" not in origins,
+        allow_headers=["Content-Type", "Idempotency-Key", *identity], max_age=600,
+    )

@@ -5,15 +5,18 @@ build step and no separate front-end server.
 
 from __future__ import annotations
 
+import html
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.deps import CurrentUser, ServicesDep
+from app.auth.request import Authenticator
+from app.deps import CurrentUser, PageAdmin, PageAgent, PageEmployee, ServicesDep
 from app.errors import ERROR_RESPONSES
+from app.security import User
 from app.web.help import HelpCenter
 from app.web.schemas import DocOut, DocsOut, QueueOut
 
@@ -57,7 +60,7 @@ def get_doc(doc_id: str, user: CurrentUser, help_center: HelpDep) -> DocOut:
 
 
 @api.get("/queues", response_model=list[QueueOut], tags=["tickets"])
-def queues(services: ServicesDep) -> list[QueueOut]:
+def queues(user: CurrentUser, services: ServicesDep) -> list[QueueOut]:
     """Ticket queues and their display names (for the chat widget and the agent console)."""
     return [QueueOut(id=key, name=q.name, group=q.group, confidential=q.confidential)
             for key, q in services.settings.queues.items()]
@@ -74,45 +77,59 @@ def _render(name: str) -> str:
     return html.replace("<!-- topbar -->\n", bar.replace("{tools}", identity))
 
 
-def _page(name: str) -> HTMLResponse:
-    return HTMLResponse(_render(name), headers=PAGE_HEADERS)
+def _auth_meta(request: Request, user: User | None) -> str:
+    """<meta name="ayuda-auth"> tells the page's JavaScript the mode; outside dev mode also who is signed in
+    (from the proxy or the session, never from the browser) and the session's CSRF token."""
+    auth: Authenticator = request.app.state.auth
+    attrs = {"content": auth.mode}
+    if user is not None:
+        claims = auth.session_claims(request) or {}
+        attrs |= {"data-user": user.id, "data-groups": ",".join(sorted(user.groups)),
+                  "data-csrf": str(claims.get("csrf", ""))}
+    body = " ".join(f'{k}="{html.escape(v, quote=True)}"' for k, v in attrs.items())
+    return f'<meta name="ayuda-auth" {body}>\n'
+
+
+def _page(name: str, request: Request, user: User | None) -> HTMLResponse:
+    page = _render(name).replace("<head>\n", "<head>\n" + _auth_meta(request, user), 1)
+    return HTMLResponse(page, headers=PAGE_HEADERS)
 
 
 @pages.get("/")
-def chat_page() -> HTMLResponse:
-    return _page("chat.html")
+def chat_page(request: Request, user: PageEmployee) -> HTMLResponse:
+    return _page("chat.html", request, user)
 
 
 @pages.get("/help")
-def help_page() -> HTMLResponse:
-    return _page("help.html")
+def help_page(request: Request, user: PageEmployee) -> HTMLResponse:
+    return _page("help.html", request, user)
 
 
 @pages.get("/help/doc/{doc_id:path}")
-def doc_page(doc_id: str) -> HTMLResponse:
-    return _page("doc.html")
+def doc_page(doc_id: str, request: Request, user: PageEmployee) -> HTMLResponse:
+    return _page("doc.html", request, user)
 
 
 @pages.get("/help/faq/{slug}")
-def faq_page(slug: str) -> RedirectResponse:
+def faq_page(slug: str, user: PageEmployee) -> RedirectResponse:
     """Published FAQ articles carry `{public_url}/help/faq/<name>` as their url."""
     return RedirectResponse(f"/help/doc/faq/{slug}.md", status_code=307)
 
 
 @pages.get("/agent")
-def agent_page() -> HTMLResponse:
-    return _page("agent.html")
+def agent_page(request: Request, user: PageAgent) -> HTMLResponse:
+    return _page("agent.html", request, user)
 
 
 @pages.get("/admin")
-def admin_page() -> HTMLResponse:
-    return _page("admin.html")
+def admin_page(request: Request, user: PageAdmin) -> HTMLResponse:
+    return _page("admin.html", request, user)
 
 
 @pages.get("/demo/intranet")
-def demo_intranet() -> FileResponse:
+def demo_intranet(request: Request, user: PageEmployee) -> HTMLResponse:
     """A sample intranet page with the one-tag widget, to try it and to test it."""
-    return _page("demo-intranet.html")
+    return _page("demo-intranet.html", request, user)
 
 
 @lru_cache(maxsize=1)

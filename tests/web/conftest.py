@@ -44,9 +44,16 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory, sample_index, embedder) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
+def intranet_port() -> int:
+    """The intranet's port, chosen before the server starts: its origin must be in AYUDA_CORS_ORIGINS."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory, sample_index, embedder, intranet_port) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
     """The whole app on a free port, on private copies of the corpus and index (the admin page re-indexes and
-    drafts articles into corpus/faq)."""
+    drafts articles into corpus/faq). The intranet origin is allowed explicitly (CORS is same-origin only by
+    default)."""
     import uvicorn
 
     from app.main import create_app
@@ -55,7 +62,8 @@ def live_server(tmp_path_factory, sample_index, embedder) -> Iterator[LiveServer
     corpus, index = base / "corpus", base / "index"
     shutil.copytree(CORPUS, corpus)
     shutil.copytree(sample_index, index)
-    settings = make_settings(base, index, embedder, corpus_dir=corpus, run_outbox_worker=False)
+    settings = make_settings(base, index, embedder, corpus_dir=corpus, run_outbox_worker=False,
+                             cors_origins=f"http://127.0.0.1:{intranet_port}")
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings, embedder=embedder), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))
@@ -72,7 +80,7 @@ def live_server(tmp_path_factory, sample_index, embedder) -> Iterator[LiveServer
 
 
 @pytest.fixture(scope="session")
-def intranet(live_server, tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def intranet(live_server, tmp_path_factory, intranet_port) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """Another origin (another port) with a page that embeds the widget with one tag, as an intranet would."""
     root = tmp_path_factory.mktemp("intranet")
     (root / "index.html").write_text(f"""<!doctype html>
@@ -86,7 +94,7 @@ main{{max-width:900px;margin:auto;padding:24px}}</style></head>
         data-poll-ms="1000" async></script>
 </body></html>""", encoding="utf-8")
     handler = functools.partial(_QuietHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", intranet_port), handler)
     thread = threading.Thread(target=httpd.serve_forever, name="intranet", daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/index.html"

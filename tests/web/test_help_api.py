@@ -137,12 +137,20 @@ def test_pages_and_widget_are_served(client):
 
 
 @pytest.mark.integration
-def test_cors_lets_an_intranet_page_call_the_api_with_identity_headers(client):
-    r = client.options("/api/v1/chat", headers={
-        "Origin": "https://intranet.brightwave.example", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type,x-ayuda-user,x-ayuda-groups,idempotency-key"})
+def test_cors_lets_a_configured_intranet_page_call_the_api_with_identity_headers(tmp_path, sample_index, embedder):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    intranet = "https://intranet.brightwave.example"
+    settings = make_settings(tmp_path, sample_index, embedder, cors_origins=intranet, run_outbox_worker=False)
+    with TestClient(create_app(settings, embedder=embedder)) as client:
+        r = client.options("/api/v1/chat", headers={
+            "Origin": intranet, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,x-ayuda-user,x-ayuda-groups,idempotency-key"})
     assert r.status_code == 200
-    assert r.headers["access-control-allow-origin"] == "*"
+    assert r.headers["access-control-allow-origin"] == intranet
     allowed = r.headers["access-control-allow-headers"].lower()
     assert all(h in allowed for h in ("x-ayuda-user", "x-ayuda-groups", "idempotency-key", "content-type"))
 

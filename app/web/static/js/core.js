@@ -42,6 +42,7 @@
       ask_ayuda: "Ask Ayuda", loading: "Loading…", server_error: "Something went wrong: {message}",
       signed_in_as: "Signed in as", change: "Change", save: "Save", user_label: "User", groups_label: "Groups",
       dev_identity: "Development mode: identity comes from these fields. Real sign-in will replace this.",
+      sign_out: "Sign out", signed_out: "Signed out", sign_in: "Sign in", sign_in_to_chat: "Sign in to use the help chat",
       dept_hr: "HR", dept_it: "IT", dept_payroll: "Payroll", dept_facilities: "Facilities", dept_general: "General",
       dept_faq: "FAQ", lang_en: "English", lang_es: "Spanish", lang_pt: "Portuguese", section: "Section",
     },
@@ -77,6 +78,8 @@
       ask_ayuda: "Preguntar a Ayuda", loading: "Cargando…", server_error: "Algo ha fallado: {message}",
       signed_in_as: "Sesión de", change: "Cambiar", save: "Guardar", user_label: "Usuario", groups_label: "Grupos",
       dev_identity: "Modo de desarrollo: la identidad sale de estos campos. El inicio de sesión real lo sustituirá.",
+      sign_out: "Cerrar sesión", signed_out: "Sesión cerrada", sign_in: "Iniciar sesión",
+      sign_in_to_chat: "Inicia sesión para usar el chat de ayuda",
       dept_hr: "RR. HH.", dept_it: "IT", dept_payroll: "Nóminas", dept_facilities: "Instalaciones", dept_general: "General",
       dept_faq: "Preguntas frecuentes", lang_en: "Inglés", lang_es: "Español", lang_pt: "Portugués", section: "Sección",
     },
@@ -112,6 +115,8 @@
       ask_ayuda: "Perguntar ao Ayuda", loading: "Carregando…", server_error: "Algo deu errado: {message}",
       signed_in_as: "Conectado como", change: "Alterar", save: "Salvar", user_label: "Usuário", groups_label: "Grupos",
       dev_identity: "Modo de desenvolvimento: a identidade vem destes campos. O login real vai substituir isto.",
+      sign_out: "Sair", signed_out: "Sessão encerrada", sign_in: "Entrar",
+      sign_in_to_chat: "Entre para usar o chat de ajuda",
       dept_hr: "RH", dept_it: "TI", dept_payroll: "Folha de pagamento", dept_facilities: "Instalações", dept_general: "Geral",
       dept_faq: "Perguntas frequentes", lang_en: "Inglês", lang_es: "Espanhol", lang_pt: "Português", section: "Seção",
     },
@@ -166,9 +171,12 @@
     try { return new Intl.DateTimeFormat(A.lang, opts).format(date); } catch (e) { return date.toISOString(); }
   };
 
-  // --- identity (development mode) ------------------------------------------------------------------
-  // Until real authentication lands, the API takes the user from X-Ayuda-User / X-Ayuda-Groups. The widget
-  // gets them from its tag's data-user / data-groups; the pages from ?user=…&groups=…, remembered here.
+  // --- identity ------------------------------------------------------------------------------------
+  // The server's AYUDA_AUTH_MODE decides. Pages get it in <meta name="ayuda-auth">; the widget on another
+  // origin asks GET /auth/session before its first call. In dev mode the API takes the user from
+  // X-Ayuda-User / X-Ayuda-Groups: the widget gets them from its tag's data-user / data-groups, the pages
+  // from ?user=…&groups=…, remembered here. In proxy and oidc modes the server knows who is signed in (proxy
+  // headers, session cookie): the browser sends cookies and, in oidc mode, the session's CSRF token.
   const ID_KEY = "ayuda:identity";
   A.pageIdentity = function () {
     const q = new URLSearchParams(location.search);
@@ -180,6 +188,14 @@
     return { user: saved.user || "", groups: saved.groups || "" };
   };
   const tag = document.currentScript;
+  const meta = document.querySelector('meta[name="ayuda-auth"]');
+  A.authMode = meta ? meta.getAttribute("content") || "dev" : null;  // null: not known yet (widget)
+  A.csrf = "";
+  if (A.authMode && A.authMode !== "dev") {
+    A.identity = { user: meta.dataset.user || "", groups: meta.dataset.groups || "" };
+    A.csrf = meta.dataset.csrf || "";
+    A.identitySource = "server";
+  }
   if (!A.identity && tag && tag.hasAttribute("data-user")) {  // the widget tag names the user
     A.identity = { user: (tag.dataset.user || "").trim(), groups: (tag.dataset.groups || "").trim() };
     A.identitySource = "tag";
@@ -189,11 +205,43 @@
     A.identity = { user: (user || "").trim(), groups: (groups || "").trim() };
     store(ID_KEY, A.identity);
   };
-  A.headers = function (extra) {
+  A.devMode = function () { return !A.authMode || A.authMode === "dev"; };
+  A.headers = function (extra, method) {
     const h = Object.assign({ Accept: "application/json" }, extra || {});
-    if (A.identity.user) h["X-Ayuda-User"] = A.identity.user;
-    if (A.identity.groups) h["X-Ayuda-Groups"] = A.identity.groups;
+    if (A.devMode()) {
+      if (A.identity.user) h["X-Ayuda-User"] = A.identity.user;
+      if (A.identity.groups) h["X-Ayuda-Groups"] = A.identity.groups;
+    } else if (A.csrf && method && method !== "GET") {
+      h["X-CSRF-Token"] = A.csrf;
+    }
     return h;
+  };
+  A.loginUrl = function () {
+    return `${A.config.base}/auth/login?next=${encodeURIComponent(location.href)}`;
+  };
+  /** The widget on another origin: learn the mode (and, outside dev mode, the user) once. A server that
+   * can't be asked (older server, CORS `*` in dev mode) is taken to be in dev mode. */
+  let sessionAsked = null;
+  A.ensureSession = function () {
+    if (A.authMode) return Promise.resolve();
+    const ask = (credentials) => fetch(A.config.base + "/auth/session", { credentials, headers: { Accept: "application/json" } })
+      .then((r) => (r.ok ? r.json() : null))
+      .catch(() => null);
+    if (!sessionAsked) {
+      // First without cookies (a dev server may allow any origin, never with credentials), then, for a
+      // server that signs users in, with them.
+      sessionAsked = ask("omit")
+        .then((s) => (s && s.mode && s.mode !== "dev" ? ask("include").then((full) => full || s) : s))
+        .then((s) => {
+          A.authMode = (s && s.mode) || "dev";
+          if (A.authMode !== "dev") {
+            A.identity = { user: s.user || "", groups: (s.groups || []).join(",") };
+            A.csrf = s.csrf_token || "";
+            A.identitySource = "server";
+          }
+        });
+    }
+    return sessionAsked;
   };
 
   // --- API ------------------------------------------------------------------------------------------
@@ -212,7 +260,9 @@
     const o = options || {};
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), o.timeout || 30000);
-    const init = { method: o.method || "GET", headers: A.headers(o.headers), credentials: "omit",
+    await A.ensureSession();
+    const method = o.method || "GET";
+    const init = { method, headers: A.headers(o.headers, method), credentials: A.devMode() ? "omit" : "include",
                    signal: controller.signal };
     if (o.body !== undefined) {
       init.body = JSON.stringify(o.body);
@@ -236,6 +286,7 @@
     }
     if (!res.ok) {
       const err = (data && data.error) || {};
+      if (res.status === 401 && A.authMode === "oidc") document.dispatchEvent(new CustomEvent("ayuda:signin"));
       throw new ApiError(res.status, err.code || "http_" + res.status, err.message || res.statusText || "error");
     }
     return data;
@@ -461,6 +512,7 @@
   // --- page chrome: "signed in as …" switcher and language picker -----------------------------------
   A.identityBar = function (container, opts) {
     const o = opts || {};
+    if (!A.devMode()) return A.signedInBar(container);
     const user = A.identity.user || o.defaultUser || "demo.employee@brightwave.example";
     const groups = A.identity.groups;
     const userInput = h("input", { id: "ay-id-user", name: "user", value: A.identity.user, autocomplete: "off",
@@ -485,6 +537,25 @@
       form);
     A.clear(container).appendChild(details);
     return details;
+  };
+
+  /** proxy/oidc modes: who the server says is signed in; no switcher (oidc: a sign-out button). */
+  A.signedInBar = function (container) {
+    const bar = h("div", { class: "identity signed-in" },
+      h("span", { class: "id-label", text: A.t("signed_in_as") + " " }),
+      h("strong", { class: "id-user", text: A.identity.user }));
+    if (A.authMode === "oidc") {
+      const out = h("button", { type: "button", class: "btn link id-signout", text: A.t("sign_out") });
+      out.addEventListener("click", async () => {
+        try { await A.api("/auth/logout", { method: "POST" }); } catch (e) { /* the cookie may be gone already */ }
+        A.fill(bar, h("span", { class: "id-label", text: A.t("signed_out") + " · " }),
+          h("a", { class: "id-signin", href: "/auth/login?next=" + encodeURIComponent(location.pathname),
+                   text: A.t("sign_in") }));
+      });
+      bar.append(" · ", out);
+    }
+    A.clear(container).appendChild(bar);
+    return bar;
   };
 
   A.languagePicker = function (onChange) {

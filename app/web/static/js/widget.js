@@ -2,7 +2,7 @@
  *
  *   <script src="https://ayuda.example/widget.js" data-user="ana@corp" data-groups="managers" async></script>
  *
- * data-user / data-groups: the employee (development identity, until real sign-in replaces it);
+ * data-user / data-groups: the employee in dev mode only (proxy/oidc modes: the server knows who is signed in);
  * data-lang: en | es | pt (default: the browser's); data-mode: "launcher" (default: a button that opens a
  * chat panel) or "inline" with data-target="#css-selector" (the chat fills that element);
  * data-poll-ms: how often tickets are refreshed (default 5000).
@@ -25,10 +25,21 @@
     return shadow;
   }
 
+  /** oidc mode without a session: a "Sign in" link that goes through the identity provider and back here. */
+  function signInBar(root) {
+    document.addEventListener("ayuda:signin", () => {
+      if (root.querySelector(".ay-signin")) return;
+      const link = A.h("a", { class: "ay-signin", href: A.loginUrl(), target: "_top", text: A.t("sign_in_to_chat") });
+      root.prepend(A.h("p", { class: "ay-signin-bar" }, link));
+    });
+  }
+
   function inline() {
     const target = document.querySelector(data.target || "#ayuda-chat");
     if (!target) return;
-    const chat = new A.Chat(shadowHost(target), { mode: "inline", pollMs });
+    const root = shadowHost(target);
+    signInBar(root);
+    const chat = new A.Chat(root, { mode: "inline", pollMs });
     A.widget = { chat };
   }
 
@@ -45,6 +56,7 @@
     const panel = A.h("div", { id: "ay-panel", class: "ay-panel", role: "dialog", "aria-label": A.t("brand"),
                                hidden: true });
     shadow.append(button, panel);
+    signInBar(panel);
     let isOpen = false;
     const setOpen = (open, restoreFocus) => {
       isOpen = open;
