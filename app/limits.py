@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
 from app.deps import CurrentUser
-from app.errors import Overloaded, TooLarge, TooManyRequests, error_response
+from app.errors import BadRequest, Overloaded, TooLarge, TooManyRequests, error_response
 
 log = logging.getLogger(__name__)
 CHAT_PATHS = ("/api/v1/chat", "/api/v1/chat/stream")
@@ -99,7 +99,8 @@ class ChatShedder:
 
 
 class LimitsMiddleware:
-    """ASGI middleware: body size limit for every request, load shedding for chat turns."""
+    """ASGI middleware: no NUL in the address (PostgreSQL can't take it in a parameter: it would be a 500), body
+    size limit for every request, load shedding for chat turns."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int, shedder: ChatShedder) -> None:
         self.app, self.max_body_bytes, self.shedder = app, max_body_bytes, shedder
@@ -107,6 +108,9 @@ class LimitsMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+            await error_response(BadRequest("the address contains a NUL character (%00)"))(scope, receive, send)
             return
         too_large = TooLarge(f"the request body is larger than {self.max_body_bytes} bytes (AYUDA_MAX_BODY_BYTES)")
         declared = dict(scope.get("headers") or []).get(b"content-length")

@@ -15,7 +15,8 @@ Outcome = Literal["answered", "answered_offer_human", "escalated", "clarify", "s
 class ChatRequest(BaseModel):
     message: UserText = Field(..., min_length=1, max_length=4000, description="The employee's message (control "
                               "characters removed, then stripped; blank after that is 'must not be empty').")
-    conversation_id: str | None = Field(None, max_length=36, description="Continue this conversation.")
+    conversation_id: str | None = Field(None, max_length=36, pattern=r"^[\w-]+$",
+                                        description="Continue this conversation.")
     language: Language | None = Field(None, description="Force the reply language (default: detected).")
 
 

@@ -83,7 +83,8 @@ class CsatIn(BaseModel):
 
 
 class AssignIn(BaseModel):
-    assignee: str | None = Field(None, max_length=200, description="Agent id; omit to claim it yourself.")
+    assignee: str | None = Field(None, max_length=200, pattern=r"^[\w.@+-]+$",
+                                 description="Agent id; omit to claim it yourself.")
 
 
 class StatusIn(BaseModel):
