@@ -162,6 +162,36 @@ class Settings(BaseSettings):
     metrics_token: str = Field("", description="proxy/oidc modes: `Authorization: Bearer <token>` that lets a "
                                "Prometheus scraper read /metrics (admins can always).")
 
+    # Limits (abuse and overload): README.md "Limits"
+    redis_url: str | None = Field(None, description="redis://host:port/db shared by all replicas for the rate "
+                                  "limits; unset: counted in this process's memory (one-process deployments).")
+    chat_rate_per_user: str = Field("30/minute", description="Chat turns per user (`limits` notation, e.g. "
+                                    "'30/minute' or '30/minute;300/day'); '' turns it off.")
+    chat_rate_per_ip: str = Field("120/minute", description="Chat turns per client IP address; '' turns it off.")
+    ticket_rate_per_user: str = Field("20/minute", description="Employee ticket writes (messages, ratings) per "
+                                      "user; '' turns it off.")
+    ticket_rate_per_ip: str = Field("120/minute", description="Employee ticket writes per client IP; '' turns it "
+                                    "off.")
+    tickets_per_hour: int = Field(10, ge=0, description="New tickets one employee may open per hour (0: no cap). "
+                                  "Beyond it the message is still stored and answered, with where to get help; "
+                                  "confidential (sensitive) reports are never capped.")
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="Largest request body accepted (413 above), "
+                                "with or without Content-Length.")
+    max_chat_queue: int = Field(16, ge=0, description="Chat turns waiting or running in one process before new "
+                                "ones are shed with 503 + Retry-After and /readyz says overloaded (0: never shed).")
+
+    @field_validator("chat_rate_per_user", "chat_rate_per_ip", "ticket_rate_per_user", "ticket_rate_per_ip")
+    @classmethod
+    def _rate(cls, v: str) -> str:
+        from limits import parse_many
+
+        if v.strip():
+            try:
+                parse_many(v)
+            except ValueError as e:
+                raise ValueError(f"{v!r} is not a rate limit like '30/minute' or '30/minute;300/day'") from e
+        return v.strip()
+
     @property
     def cors_origin_list(self) -> list[str]:
         return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]

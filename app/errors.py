@@ -3,10 +3,14 @@
 AyudaError
  ├── BadRequest (400)           invalid input the schema can't express
  ├── Unauthorized (401)         no valid identity (sign in, or the proxy/bearer credentials are wrong)
+ ├── InvalidInput (422)         the same error the request schemas give (e.g. a blank message)
  ├── NotFound (404)             unknown conversation, message, ticket
  ├── Forbidden (403)            the user may not see or do this
- ├── Conflict (409)             e.g. an invalid ticket transition
- └── NotReady (503)             index or database not ready
+ ├── Conflict (409)             e.g. an invalid ticket transition, an Idempotency-Key reused
+ ├── TooLarge (413)             request body over AYUDA_MAX_BODY_BYTES
+ ├── TooManyRequests (429)      a rate limit (with Retry-After)
+ ├── NotReady (503)             index or database not ready
+ └── Overloaded (503)           too many chat turns waiting (with Retry-After)
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ class AyudaError(Exception):
     status = 500
     code = "internal_error"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.retry_after = retry_after  # seconds; sent as the Retry-After header
         if code:
             self.code = code
 
@@ -37,6 +42,10 @@ class BadRequest(AyudaError):
 
 class Unauthorized(AyudaError):
     status, code = 401, "unauthorized"
+
+
+class InvalidInput(AyudaError):
+    status, code = 422, "invalid_input"
 
 
 class NotFound(AyudaError):
@@ -51,8 +60,20 @@ class Conflict(AyudaError):
     status, code = 409, "conflict"
 
 
+class TooLarge(AyudaError):
+    status, code = 413, "too_large"
+
+
+class TooManyRequests(AyudaError):
+    status, code = 429, "rate_limited"
+
+
 class NotReady(AyudaError):
     status, code = 503, "not_ready"
+
+
+class Overloaded(AyudaError):
+    status, code = 503, "overloaded"
 
 
 class ErrorDetail(BaseModel):
@@ -66,12 +87,19 @@ class ErrorBody(BaseModel):
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
-    for status, text in [(400, "Bad request"), (401, "Not signed in"), (404, "Not found"), (422, "Invalid input"), (503, "Not ready")]
+    for status, text in [(400, "Bad request"), (401, "Not signed in"), (404, "Not found"), (409, "Conflict"),
+                         (413, "Request body too large"), (422, "Invalid input"),
+                         (429, "Too many requests (see Retry-After)"), (503, "Not ready or overloaded (see Retry-After)")]
 }
 
 
-def _body(code: str, message: str, status: int) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+def _body(code: str, message: str, status: int, retry_after: int | None = None) -> JSONResponse:
+    headers = {"Retry-After": str(max(1, retry_after))} if retry_after is not None else None
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+def error_response(exc: AyudaError) -> JSONResponse:
+    return _body(exc.code, exc.message, exc.status, exc.retry_after)
 
 
 def _describe(errors: list[dict[str, Any]]) -> tuple[int, str, str]:
@@ -96,7 +124,7 @@ def _describe(errors: list[dict[str, Any]]) -> tuple[int, str, str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AyudaError)
     async def _domain(_: Request, exc: AyudaError) -> JSONResponse:
-        return _body(exc.code, exc.message, exc.status)
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -22,6 +22,7 @@ from app.db import ping
 from app.deps import CurrentUser, MetricsReader
 from app.errors import install_error_handlers
 from app.escalation.routes import router as tickets_router
+from app.limits import install_limits
 from app.metrics import Metrics
 from app.retrieval import Embedder
 from app.services import build_services
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(web_api_router)
     app.include_router(web_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_limits(app, settings)  # body size, chat load shedding (inside CORS, so errors carry CORS headers)
     _add_cors(app, settings)
     app.add_middleware(DuplicateIdentityHeaders)
 
@@ -92,16 +94,20 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
     @app.get("/readyz", tags=["ops"])
     def readyz() -> JSONResponse:
-        """200 only when the index and the database are ready; 503 with the reason otherwise."""
-        services = app.state.services
+        """200 only when the index and the database are ready and chat turns are not being shed; 503 with the
+        reason otherwise (status not_ready or overloaded)."""
+        services, shedder = app.state.services, app.state.shedder
         index_ok, index_detail = services.index_status()
         db_ok = ping(services.engine)
+        overloaded = shedder.overloaded
+        status = "not_ready" if not (index_ok and db_ok) else "overloaded" if overloaded else "ready"
         body = {
-            "status": "ready" if index_ok and db_ok else "not_ready",
+            "status": status,
             "index": {"ready": index_ok, "detail": index_detail},
             "database": {"ready": db_ok},
+            "chat_queue": {"in_flight": shedder.in_flight, "max": shedder.max_queue, "overloaded": overloaded},
         }
-        return JSONResponse(body, status_code=200 if index_ok and db_ok else 503)
+        return JSONResponse(body, status_code=200 if status == "ready" else 503)
 
     return app
 

@@ -1,6 +1,6 @@
 """Every ORM model, imported in one place so Alembic and create_all see all tables."""
 
-from app.chat.models import Conversation, Message
+from app.chat.models import Conversation, IdempotencyKey, Message
 from app.escalation.models import OutboxMessage, QueueCounter, Ticket, TicketEvent
 
-__all__ = ["Conversation", "Message", "OutboxMessage", "QueueCounter", "Ticket", "TicketEvent"]
+__all__ = ["Conversation", "IdempotencyKey", "Message", "OutboxMessage", "QueueCounter", "Ticket", "TicketEvent"]

@@ -34,11 +34,19 @@ def sample_index(tmp_path_factory, embedder) -> Path:  # type: ignore[no-untyped
     return index_dir
 
 
+# Tests of other features ask many questions from one user and one address (TestClient): the abuse limits are
+# relaxed for them; tests/api/test_limits.py sets the limits it tests.
+RELAXED_LIMITS = {"chat_rate_per_user": "100000/minute", "chat_rate_per_ip": "100000/minute",
+                  "ticket_rate_per_user": "100000/minute", "ticket_rate_per_ip": "100000/minute",
+                  "tickets_per_hour": 1000}
+
+
 def make_settings(tmp_path: Path, index_dir: Path, embedder, **extra):  # type: ignore[no-untyped-def]
     from app.config import Settings
 
     defaults = {"corpus_dir": CORPUS, "index_dir": index_dir, "database_url": f"sqlite:///{tmp_path / 'ayuda.db'}",
-                "embedding_model": embedder.path, "index_check_seconds": 0.0}
+                "embedding_model": embedder.path, "index_check_seconds": 0.0, "redis_url": None,
+                **RELAXED_LIMITS}
     return Settings(**(defaults | extra))
 
 

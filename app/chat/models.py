@@ -53,3 +53,19 @@ class Message(Base):
     ticket_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+
+class IdempotencyKey(Base):
+    """One row per (user, Idempotency-Key): claimed before the turn runs, completed with its answer.
+
+    The primary key makes the claim atomic on SQLite and PostgreSQL: of N concurrent requests with one key,
+    exactly one inserts the row and runs the turn; the others wait for its answer (or get a 409)."""
+
+    __tablename__ = "idempotency_keys"
+
+    user_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    conversation_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    message_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # the answer, once stored
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)

@@ -17,6 +17,7 @@ from app.chat.schemas import (
 from app.chat.service import TurnResult
 from app.deps import ChatDep, CurrentUser, ServicesDep
 from app.errors import ERROR_RESPONSES, NotReady
+from app.limits import ChatRateLimit
 from app.retrieval import IndexNotFound, detect_language
 from app.retrieval.language import LANGUAGES
 
@@ -37,7 +38,7 @@ def to_response(result: TurnResult) -> ChatResponse:
     )
 
 
-@router.post("/chat", response_model=ChatResponse)
+@router.post("/chat", response_model=ChatResponse, dependencies=[ChatRateLimit])
 def chat(
     body: ChatRequest, user: CurrentUser, service: ChatDep, request: Request,
     idempotency_key: Annotated[str | None, Header(max_length=100, description="Retries with the same key get "

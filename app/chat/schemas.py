@@ -6,14 +6,18 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from app.validation import UserText
+
 Language = Literal["en", "es", "pt"]
 Outcome = Literal["answered", "answered_offer_human", "escalated", "clarify", "smalltalk", "declined", "off_topic",
                   "not_ready"]
 
 
 class ChatRequest(BaseModel):
-    message: str = Field(..., min_length=1, max_length=4000, description="The employee's message.")
-    conversation_id: str | None = Field(None, max_length=36, description="Continue this conversation.")
+    message: UserText = Field(..., min_length=1, max_length=4000, description="The employee's message (control "
+                              "characters removed, then stripped; blank after that is 'must not be empty').")
+    conversation_id: str | None = Field(None, max_length=36, pattern=r"^[\w-]+$",
+                                        description="Continue this conversation.")
     language: Language | None = Field(None, description="Force the reply language (default: detected).")
 
 
@@ -48,7 +52,7 @@ class ChatResponse(BaseModel):
 
 class FeedbackRequest(BaseModel):
     helpful: bool
-    comment: str | None = Field(None, max_length=2000)
+    comment: UserText | None = Field(None, max_length=2000)
 
 
 class SearchHitOut(BaseModel):

@@ -9,18 +9,20 @@ from typing import Any, Protocol
 
 from app.chat.composer import Citation, Composer, ExtractiveComposer, suggest
 from app.chat.confidence import ESCALATED, OFFER_HUMAN, Calibration, confidence, gate, signals
+from app.chat.idempotency import IdempotencyKeys, request_hash
 from app.chat.intents import SAFETY, IntentClassifier, IntentResult
 from app.chat.routing import backstop, is_follow_up, policy_query, smalltalk_kind
 from app.chat.store import ConversationStore
 from app.chat.texts import t
 from app.config import Settings
-from app.errors import BadRequest
+from app.errors import InvalidInput
 from app.retrieval.documents import Hit
 from app.retrieval.index import IndexNotFound
 from app.retrieval.language import LANGUAGES, detect_language
 from app.retrieval.search import HybridSearcher
 from app.retrieval.text import tokenize
 from app.security import User
+from app.validation import clean_text
 
 log = logging.getLogger(__name__)
 CLARIFY, SMALLTALK, NOT_READY = "clarify", "smalltalk", "not_ready"
@@ -70,18 +72,41 @@ class ChatService:
         self.escalator = escalator
         self.composer = composer or ExtractiveComposer()
         self.calibration = calibration
+        self.keys = IdempotencyKeys(store.sessions)
 
     def turn(self, user: User, message: str, conversation_id: str | None = None,
              language: str | None = None, idempotency_key: str | None = None) -> TurnResult:
-        message = message.strip()
+        """One turn. Turns of one conversation run one after the other; with an idempotency key, a retried
+        (or concurrent duplicate) request gets the first request's answer and nothing new is stored."""
+        message = clean_text(message)  # the same cleaning and errors as the HTTP schema (app/validation.py)
         if not message:
-            raise BadRequest("message must not be empty")
+            raise InvalidInput("message: must not be empty")
         if len(message) > self.settings.max_message_chars:
-            raise BadRequest(f"message is too long ({self.settings.max_message_chars} characters at most)")
-        if idempotency_key:
-            replay = self.store.replay(user.id, idempotency_key)
-            if replay is not None:  # a retried request: same answer, same ticket, nothing new
-                return self._result(*replay)
+            raise InvalidInput(f"message: is too long ({self.settings.max_message_chars} characters at most)")
+        if not idempotency_key:
+            return self._serialized(user, message, conversation_id, language, None)
+        done = self.keys.begin(user.id, idempotency_key, request_hash(message, conversation_id, language))
+        if done is not None:  # a retried request: same answer, same ticket, nothing new
+            reply = self.store.message(done.message_id or "")
+            if reply is not None:
+                return self._result(done.conversation_id or reply.conversation_id, reply)
+        try:
+            result = self._serialized(user, message, conversation_id, language, idempotency_key)
+        except BaseException:
+            self.keys.release(user.id, idempotency_key)
+            raise
+        self.keys.complete(user.id, idempotency_key, result.conversation_id, result.message_id)
+        return result
+
+    def _serialized(self, user: User, message: str, conversation_id: str | None, language: str | None,
+                    idempotency_key: str | None) -> TurnResult:
+        if not conversation_id:  # a new conversation: nobody else knows its id yet
+            return self._turn(user, message, None, language, idempotency_key)
+        with self.store.turn_lock(conversation_id):
+            return self._turn(user, message, conversation_id, language, idempotency_key)
+
+    def _turn(self, user: User, message: str, conversation_id: str | None, language: str | None,
+              idempotency_key: str | None) -> TurnResult:
         history = self.store.history(conversation_id) if conversation_id else []
         lang = language or self._language(message, history, conversation_id)
         conv = self.store.get_or_create(user.id, conversation_id, lang)

@@ -3,19 +3,77 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.chat.models import Conversation, Message
 from app.db import session_scope
-from app.errors import NotFound
+from app.errors import Conflict, NotFound
+
+TURN_WAIT_SECONDS = 60  # how long a turn waits for the previous turn of its conversation before a 409
+
+
+class KeyedLocks:
+    """An in-process lock per key (conversation id), forgotten when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, tuple[threading.Lock, list[int]]] = {}
+
+    @contextmanager
+    def hold(self, key: str, timeout: float) -> Iterator[bool]:
+        with self._guard:
+            lock, users = self._locks.setdefault(key, (threading.Lock(), [0]))
+            users[0] += 1
+        acquired = lock.acquire(timeout=timeout)
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                lock.release()
+            with self._guard:
+                users[0] -= 1
+                if users[0] == 0:
+                    del self._locks[key]
 
 
 class ConversationStore:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
+        self.locks = KeyedLocks()
+
+    @property
+    def dialect(self) -> str:
+        return str(self.sessions.kw["bind"].dialect.name)
+
+    @contextmanager
+    def turn_lock(self, conversation_id: str, timeout: float = TURN_WAIT_SECONDS) -> Iterator[None]:
+        """Run the turns of one conversation one after the other (question, answer, question, answer).
+
+        In the process: a lock per conversation. On PostgreSQL also a transaction-scoped advisory lock on the
+        conversation id, so turns on different replicas serialize too (an advisory lock, not a row lock: the
+        turn's own short transactions update the conversation row and must not wait for themselves)."""
+        busy = Conflict("another message in this conversation is still being answered; retry in a moment",
+                        code="conversation_busy", retry_after=2)
+        with self.locks.hold(conversation_id, timeout) as acquired:
+            if not acquired:
+                raise busy
+            if self.dialect != "postgresql":
+                yield
+                return
+            with self.sessions() as s, s.begin():
+                s.execute(text(f"SET LOCAL lock_timeout = '{int(timeout * 1000)}ms'"))
+                try:
+                    s.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:id, 0))"), {"id": conversation_id})
+                except OperationalError as e:
+                    raise busy from e
+                yield
 
     def get_or_create(self, user_id: str, conversation_id: str | None, language: str) -> Conversation:
         with session_scope(self.sessions) as s:
@@ -37,31 +95,31 @@ class ConversationStore:
             return list(reversed(rows))
 
     def add_message(self, conversation_id: str, role: str, content: str, language: str, **fields: Any) -> Message:
-        """Append a message (its own transaction, so an accepted question is stored before any answering)."""
-        with session_scope(self.sessions) as s:
-            seq = s.scalar(select(func.coalesce(func.max(Message.seq), 0)).where(
-                Message.conversation_id == conversation_id)) or 0
-            msg = Message(conversation_id=conversation_id, seq=seq + 1, role=role, content=content,
-                          language=language, **fields)
-            s.add(msg)
-            conv = s.get(Conversation, conversation_id)
-            if conv is not None:
-                conv.language = language
-                conv.updated_at = dt.datetime.now(dt.UTC)
-            return msg
+        """Append a message (its own transaction, so an accepted question is stored before any answering).
 
-    def replay(self, user_id: str, idempotency_key: str) -> tuple[str, Message] | None:
-        """The stored reply to the user's earlier request with this idempotency key, if it completed."""
+        The conversation row is locked before the next `seq` is read: SELECT … FOR UPDATE on PostgreSQL; on
+        SQLite the UPDATE is the transaction's first write, which takes the database write lock (waiting up to
+        busy_timeout). A clash that still happens (another process on an old version) is retried."""
+        for attempt in range(3):
+            try:
+                with session_scope(self.sessions) as s:
+                    s.execute(select(Conversation.id).where(Conversation.id == conversation_id).with_for_update())
+                    s.execute(update(Conversation).where(Conversation.id == conversation_id)
+                              .values(language=language, updated_at=dt.datetime.now(dt.UTC)))
+                    seq = s.scalar(select(func.coalesce(func.max(Message.seq), 0)).where(
+                        Message.conversation_id == conversation_id)) or 0
+                    msg = Message(conversation_id=conversation_id, seq=seq + 1, role=role, content=content,
+                                  language=language, **fields)
+                    s.add(msg)
+                return msg
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def message(self, message_id: str) -> Message | None:
         with session_scope(self.sessions) as s:
-            question = s.scalars(select(Message).join(Conversation).where(
-                Conversation.user_id == user_id, Message.idempotency_key == idempotency_key,
-                Message.role == "user")).first()
-            if question is None:
-                return None
-            reply = s.scalars(select(Message).where(
-                Message.conversation_id == question.conversation_id, Message.seq == question.seq + 1,
-                Message.role == "assistant")).first()
-            return (question.conversation_id, reply) if reply is not None else None
+            return s.get(Message, message_id)
 
     def update_message(self, message_id: str, **fields: Any) -> None:
         with session_scope(self.sessions) as s:

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.chat.composer import Composer, ExtractiveComposer, snippet
@@ -29,7 +29,7 @@ SAME_TOPIC_HOURS = 24
 
 @dataclass
 class Escalated:
-    ticket: dict[str, Any]
+    ticket: dict[str, Any] | None  # None: the employee reached the hourly ticket cap (AYUDA_TICKETS_PER_HOUR)
     message: str  # one sentence for the chat answer
     next_steps: str
 
@@ -82,6 +82,9 @@ class EscalationFlow:
                 queue = self.settings.queues[existing.queue].name
                 return Escalated(ticket_ref(existing), tt(language, "existing", number=existing.number, queue=queue),
                                  self._next_steps(existing, language))
+            capped = self._capped(s, user.id, queue_name, language)
+            if capped is not None:
+                return capped
             transcript = [
                 {"role": m.role, "content": m.content, "at": m.created_at.isoformat(), "outcome": m.outcome}
                 for m in s.scalars(select(Message).where(Message.conversation_id == conversation_id)
@@ -113,6 +116,23 @@ class EscalationFlow:
             if docs & {src.get("doc_id") for src in (ticket.sources or [])[:3]}:
                 return ticket
         return None
+
+    def _capped(self, s: Session, requester: str, queue_name: str, language: str) -> Escalated | None:
+        """Beyond AYUDA_TICKETS_PER_HOUR new tickets, no new ticket: the turn (question and answer) is still
+        stored, and the answer says so and where to reach the team. Confidential reports are never capped."""
+        cap = self.settings.tickets_per_hour
+        queue = self.settings.queues[queue_name]
+        if not cap or queue.confidential:
+            return None
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+        opened = s.scalar(select(func.count()).select_from(Ticket).where(
+            Ticket.requester == requester, Ticket.created_at >= since)) or 0
+        if opened < cap:
+            return None
+        contact = queue.email or next((q.email for q in self.settings.queues.values() if q.email), None)
+        key = "ticket_limit_next" if contact else "ticket_limit_next_no_email"
+        return Escalated(None, tt(language, "ticket_limit", cap=cap),
+                         tt(language, key, queue=queue.name, email=contact or ""))
 
     def _next_steps(self, ticket: Ticket, language: str) -> str:
         first, _ = sla_hours(self.settings, ticket.queue, ticket.priority)

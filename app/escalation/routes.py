@@ -22,6 +22,7 @@ from app.escalation.schemas import (
     TicketDetailOut,
     TicketOut,
 )
+from app.limits import TicketRateLimit
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"], responses=ERROR_RESPONSES | {
     403: ERROR_RESPONSES[400] | {"description": "Forbidden"}, 409: ERROR_RESPONSES[400] | {"description": "Conflict"}})
@@ -56,14 +57,14 @@ def my_ticket(ticket_id: str, user: CurrentUser, services: ServicesDep) -> Ticke
     return _detail(services, user, ticket_id)
 
 
-@router.post("/tickets/{ticket_id}/messages", response_model=TicketDetailOut)
+@router.post("/tickets/{ticket_id}/messages", response_model=TicketDetailOut, dependencies=[TicketRateLimit])
 def add_message(ticket_id: str, body: MessageIn, user: CurrentUser, services: ServicesDep) -> TicketDetailOut:
     """Add a message to your ticket (reopens it if it was waiting for you or resolved)."""
     services.tickets.employee_message(user, ticket_id, body.body)
     return _detail(services, user, ticket_id)
 
 
-@router.post("/tickets/{ticket_id}/csat", response_model=TicketDetailOut)
+@router.post("/tickets/{ticket_id}/csat", response_model=TicketDetailOut, dependencies=[TicketRateLimit])
 def rate(ticket_id: str, body: CsatIn, user: CurrentUser, services: ServicesDep) -> TicketDetailOut:
     """Rate a resolved ticket from 1 to 5, once."""
     services.tickets.rate(user, ticket_id, body.score, body.comment)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from app.escalation.models import Ticket, TicketEvent
 from app.escalation.service import aware
+from app.validation import UserText
 
 Status = Literal["new", "open", "pending", "resolved", "closed"]
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -73,26 +74,27 @@ class AgentTicketOut(TicketDetailOut):
 
 
 class MessageIn(BaseModel):
-    body: str = Field(..., min_length=1, max_length=8000)
+    body: UserText = Field(..., min_length=1, max_length=8000)
 
 
 class CsatIn(BaseModel):
     score: int = Field(..., ge=1, le=5, description="1 (bad) to 5 (great).")
-    comment: str | None = Field(None, max_length=2000)
+    comment: UserText | None = Field(None, max_length=2000)
 
 
 class AssignIn(BaseModel):
-    assignee: str | None = Field(None, max_length=200, description="Agent id; omit to claim it yourself.")
+    assignee: str | None = Field(None, max_length=200, pattern=r"^[\w.@+-]+$",
+                                 description="Agent id; omit to claim it yourself.")
 
 
 class StatusIn(BaseModel):
     status: Status
-    reason: str | None = Field(None, max_length=2000)
+    reason: UserText | None = Field(None, max_length=2000)
 
 
 class FaqIn(BaseModel):
-    title: str | None = Field(None, max_length=200, description="Article title (default: the ticket subject).")
-    body: str | None = Field(None, max_length=20000, description="Article text (default: the last agent reply).")
+    title: UserText | None = Field(None, max_length=200, description="Article title (default: the ticket subject).")
+    body: UserText | None = Field(None, max_length=20000, description="Article text (default: the last agent reply).")
 
 
 class FaqOut(BaseModel):

@@ -9,6 +9,8 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
@@ -64,16 +66,20 @@ class TicketService:
         return ticket
 
     def _next_number(self, s: Session, queue: str) -> int:
-        """Atomic per-queue counter (one UPDATE … RETURNING on SQLite and PostgreSQL)."""
+        """Atomic per-queue counter (one UPDATE … RETURNING on SQLite and PostgreSQL). The counter row is created
+        with INSERT … ON CONFLICT DO NOTHING, so two first tickets of a queue at the same moment don't clash."""
         if s.get(QueueCounter, queue) is None:
-            s.add(QueueCounter(queue=queue, last_number=0))
-            s.flush()
+            insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+            s.execute(insert(QueueCounter).values(queue=queue, last_number=0).on_conflict_do_nothing())
         return int(s.execute(update(QueueCounter).where(QueueCounter.queue == queue)
                              .values(last_number=QueueCounter.last_number + 1)
                              .returning(QueueCounter.last_number)).scalar_one())
 
     def _event(self, s: Session, ticket: Ticket, kind: str, actor: str, *, public: bool,
                body: str | None = None, data: dict[str, Any] | None = None) -> TicketEvent:
+        # Lock the ticket before reading the next seq (a row lock on PostgreSQL, the write lock on SQLite), so
+        # an employee message and an agent reply at the same moment don't both take the same seq.
+        s.execute(update(Ticket).where(Ticket.id == ticket.id).values(updated_at=now()))
         seq = (s.scalar(select(func.max(TicketEvent.seq)).where(TicketEvent.ticket_id == ticket.id)) or 0) + 1
         event = TicketEvent(ticket_id=ticket.id, seq=seq, kind=kind, actor=actor, public=public, body=body,
                             data=data or {})

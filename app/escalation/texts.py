@@ -18,6 +18,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "event_status": "Ticket {number} is now {status}.",
         "event_resolved": "Ticket {number} is resolved. How did we do? Rate it from 1 to 5 in My tickets.",
         "event_sla_breach": "Ticket {number} has passed its {which} due time ({due}).",
+        "ticket_limit": "You've opened {cap} tickets in the last hour, the most one person can open, so I haven't "
+                        "opened another one. Your message is saved in this conversation.",
+        "ticket_limit_next": "Next steps: to reach {queue} now, write to {email}, or add this to one of your open "
+                             "tickets in \"My tickets\". You can open new tickets again within the hour.",
+        "ticket_limit_next_no_email": "Next steps: add this to one of your open tickets in \"My tickets\"; you can "
+                                      "open new tickets again within the hour.",
         "status_new": "new", "status_open": "open", "status_pending": "waiting for you",
         "status_resolved": "resolved", "status_closed": "closed",
     },
@@ -33,6 +39,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "event_status": "El ticket {number} ahora está {status}.",
         "event_resolved": "El ticket {number} está resuelto. ¿Qué tal lo hicimos? Valóralo de 1 a 5 en Mis tickets.",
         "event_sla_breach": "El ticket {number} ha superado su plazo de {which} ({due}).",
+        "ticket_limit": "Has abierto {cap} tickets en la última hora, el máximo por persona, así que no he abierto "
+                        "otro. Tu mensaje queda guardado en esta conversación.",
+        "ticket_limit_next": "Próximos pasos: para contactar ya con {queue}, escribe a {email}, o añade esto a uno de "
+                             "tus tickets abiertos en «Mis tickets». Podrás abrir tickets nuevos antes de una hora.",
+        "ticket_limit_next_no_email": "Próximos pasos: añade esto a uno de tus tickets abiertos en «Mis tickets»; "
+                                      "podrás abrir tickets nuevos antes de una hora.",
         "status_new": "nuevo", "status_open": "abierto", "status_pending": "esperando tu respuesta",
         "status_resolved": "resuelto", "status_closed": "cerrado",
     },
@@ -48,6 +60,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "event_status": "O chamado {number} agora está {status}.",
         "event_resolved": "O chamado {number} foi resolvido. Como foi o atendimento? Avalie de 1 a 5 em Meus chamados.",
         "event_sla_breach": "O chamado {number} passou do prazo de {which} ({due}).",
+        "ticket_limit": "Você abriu {cap} chamados na última hora, o máximo por pessoa, então não abri outro. Sua "
+                        "mensagem ficou salva nesta conversa.",
+        "ticket_limit_next": "Próximos passos: para falar com {queue} agora, escreva para {email}, ou adicione isto a "
+                             "um dos seus chamados abertos em \"Meus chamados\". Você poderá abrir novos chamados "
+                             "em menos de uma hora.",
+        "ticket_limit_next_no_email": "Próximos passos: adicione isto a um dos seus chamados abertos em \"Meus "
+                                      "chamados\"; você poderá abrir novos chamados em menos de uma hora.",
         "status_new": "novo", "status_open": "aberto", "status_pending": "aguardando você",
         "status_resolved": "resolvido", "status_closed": "fechado",
     },

@@ -53,8 +53,10 @@ def test_bad_input_gets_a_clear_4xx(client, payload, status, fragment):
 
 
 def test_blank_message_and_invalid_json_are_rejected(client):
-    r = client.post("/api/v1/chat", json={"message": "   "})
-    assert r.status_code == 400 and "empty" in r.json()["error"]["message"]
+    empty = client.post("/api/v1/chat", json={"message": ""}).json()["error"]
+    for blank in ["   ", "\x00\x00", " \x00\n\t "]:  # the same 422 and error as an empty message
+        r = client.post("/api/v1/chat", json={"message": blank})
+        assert r.status_code == 422 and r.json()["error"] == empty, r.text
     r = client.post("/api/v1/chat", content=b'{"message": ', headers={"content-type": "application/json"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json"
 
