@@ -58,6 +58,12 @@ class Services:
         self.store.load_now()
         return report.build_id
 
+    def doc_audience(self, doc_id: str) -> list[str] | None:
+        """A document's audience in the index being served (None when it is not there or nothing is loaded)."""
+        index = self.store.get()
+        meta = index.documents.get(doc_id) if index is not None else None
+        return list(meta.get("audience") or ["everyone"]) if meta is not None else None
+
     def index_status(self) -> tuple[bool, str]:
         """(ready, detail) for /readyz and the CLI."""
         if self.searcher is None:

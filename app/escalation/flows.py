@@ -22,6 +22,7 @@ from app.retrieval.text import fold
 from app.security import User
 
 ACTIVE = ("new", "open", "pending")
+DRAFT_HITS = 3  # the draft is composed from the top hits; each source says whether it fed the draft
 
 
 @dataclass
@@ -77,14 +78,16 @@ class EscalationFlow:
                 return Escalated(ticket_ref(existing), tt(language, "existing", number=existing.number, queue=queue),
                                  self._next_steps(existing, language))
             transcript = [
-                {"role": m.role, "content": m.content, "at": m.created_at.isoformat(), "outcome": m.outcome}
+                {"role": m.role, "content": m.content, "at": m.created_at.isoformat(), "outcome": m.outcome,
+                 "audiences": (m.retrieval or {}).get("audiences") or []}
                 for m in s.scalars(select(Message).where(Message.conversation_id == conversation_id)
                                    .order_by(Message.seq)).all()
             ]
             sources = [{"doc_id": h.chunk.doc_id, "title": h.chunk.title, "section": h.chunk.section,
                         "url": h.chunk.link(), "score": round(h.score, 5), "dense": round(h.dense or 0.0, 4),
-                        "snippet": snippet(h.chunk.text)} for h in hits[:5]]
-            draft = self.composer.compose(question, language, hits[:3]).answer if hits else None
+                        "snippet": snippet(h.chunk.text), "audience": h.chunk.audience, "in_draft": i < DRAFT_HITS}
+                       for i, h in enumerate(hits[:5])]
+            draft = self.composer.compose(question, language, hits[:DRAFT_HITS]).answer if hits else None
             ticket = self.tickets.create(
                 s, requester=user.id, queue=queue_name, priority=priority, subject=question, language=language,
                 reason=reason, conversation_id=conversation_id, idempotency_key=idempotency_key,
