@@ -2,5 +2,6 @@
 
 from app.chat.models import Conversation, Message
 from app.escalation.models import OutboxMessage, QueueCounter, Ticket, TicketEvent
+from app.privacy.models import AuditEvent
 
-__all__ = ["Conversation", "Message", "OutboxMessage", "QueueCounter", "Ticket", "TicketEvent"]
+__all__ = ["AuditEvent", "Conversation", "Message", "OutboxMessage", "QueueCounter", "Ticket", "TicketEvent"]

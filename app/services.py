@@ -17,6 +17,7 @@ from app.escalation.faq import FaqPublisher
 from app.escalation.flows import EscalationFlow
 from app.escalation.notify import OutboxWorker
 from app.escalation.service import TicketService
+from app.privacy.service import PrivacyService
 from app.retrieval import (
     ChunkerParams,
     CrossEncoderReranker,
@@ -46,6 +47,7 @@ class Services:
     faq: FaqPublisher
     outbox: OutboxWorker
     model_error: str | None = None
+    privacy: PrivacyService | None = None
 
     def reindex(self, *, full: bool = False) -> str:
         """Incremental index build with the loaded model; the store picks the new build up."""
@@ -104,4 +106,5 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
     services = Services(settings, engine, sessions, embedder, store, searcher, chat, tickets,
                         None, OutboxWorker(settings, sessions), model_error)  # type: ignore[arg-type]
     services.faq = FaqPublisher(settings, sessions, tickets, services.reindex)
+    services.privacy = PrivacyService(settings, sessions)
     return services

@@ -9,8 +9,8 @@ Vocabulary:
 - a *question* is a turn whose reply is not small talk;
 - *answered turns* are turns whose reply outcome is `answered` or `answered_offer_human`.
 
-Texts are loaded masked (app/privacy/mask.py): analytics, content gaps, FAQ drafts and CSV never show personal
-data. Each turn carries the restricted audiences its answer quotes and whether its conversation has a
+What employees typed (questions, search queries, 👎 comments) is loaded masked (app/privacy/mask.py), so
+analytics, content gaps, FAQ drafts and CSV never show their personal data; answers are document text. Each turn carries the restricted audiences its answer quotes and whether its conversation has a
 confidential ticket.
 """
 
@@ -129,7 +129,7 @@ def load(session: Session, days: int, now: dt.datetime | None = None) -> Dataset
         extra = reply.retrieval or {}
         hits = extra.get("hits") or []
         ds.turns.append(Turn(
-            q, reply.id, mask_text(reply.content), aware(reply.created_at), reply.outcome or "",  # type: ignore[arg-type]
+            q, reply.id, reply.content, aware(reply.created_at), reply.outcome or "",  # type: ignore[arg-type]
             extra.get("reason"), reply.helpful, mask(reply.feedback_comment), (extra.get("ticket") or {}).get("queue"),
             hits[0].get("doc_id") if hits else None, extra.get("audiences") or [],
             r.conversation_id in confidential))
