@@ -69,8 +69,11 @@ class EscalationFlow:
                 queue = self.settings.queues[retried.queue].name
                 return Escalated(ticket_ref(retried), tt(language, "opened", number=retried.number, queue=queue),
                                  self._next_steps(retried, language))
+            # A sensitive report never joins an ordinary open ticket (its queue's agents must not read it).
+            confidential = self.settings.queues[queue_name].confidential
             existing = s.scalars(select(Ticket).where(Ticket.conversation_id == conversation_id,
-                                                      Ticket.status.in_(ACTIVE))
+                                                      Ticket.status.in_(ACTIVE),
+                                                      Ticket.confidential.is_(confidential))
                                  .order_by(Ticket.created_at.desc())).first()
             if existing is not None:  # one conversation, one open ticket: add the question to it
                 self.tickets._event(s, existing, "employee_message", user.id, public=True, body=question)

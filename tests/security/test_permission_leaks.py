@@ -234,3 +234,21 @@ def test_admin_outside_the_audience_sees_counts_but_no_restricted_text(client):
     inside = client.get("/api/v1/admin/analytics", headers=ADMIN_MANAGER).json()["negative_feedback"]
     assert inside[0]["answer"] == first["answer"]
     assert shows(inside[0]["answer"], MANAGER_TERMS)
+
+
+def test_confidential_conversation_never_feeds_content_gaps_or_reviews(client):
+    first = chat(client, "Can I bring my dog to the office on Fridays? BLUEHERON", EMPLOYEE).json()
+    client.post(f"/api/v1/messages/{first['message_id']}/feedback", json={"helpful": False}, headers=EMPLOYEE)
+    turn = chat(client, "My manager keeps making sexual comments about me, I want to report harassment", EMPLOYEE,
+                conversation_id=first["conversation_id"]).json()
+    assert turn["ticket"]["queue"] == "hr-confidential"  # never added to an ordinary ticket of the conversation
+    other = chat(client, "Can I bring my cat to the office on Fridays? REDKITE", MANAGER).json()
+    client.post(f"/api/v1/messages/{other['message_id']}/feedback", json={"helpful": False}, headers=MANAGER)
+
+    analytics = client.get("/api/v1/admin/analytics", headers=ADMIN)
+    text = body_text(analytics)
+    assert "REDKITE" in text  # the ordinary 👎 is a gap and a review
+    assert "BLUEHERON" not in text and "harassment" not in text
+    for section in ("negative_feedback", "content_gaps"):
+        csv = client.get("/api/v1/admin/analytics.csv", params={"section": section}, headers=ADMIN).text
+        assert "BLUEHERON" not in csv and "harassment" not in csv
