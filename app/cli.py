@@ -1,4 +1,4 @@
-"""The `ayuda` command line: index, search, ask, eval, serve, db."""
+"""The `ayuda` command line: index, search, ask, eval, serve, db, tickets, outbox, privacy."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from rich.table import Table
 
 from app.config import Settings
 from app.escalation.cli import outbox_app, tickets_app
+from app.privacy.cli import privacy_app
+from app.privacy.logs import install_log_masking
 
 app = typer.Typer(
     help="Ayuda: cited answers from your HR/IT documents, in English, Spanish and Portuguese.",
@@ -25,6 +27,7 @@ db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(privacy_app, name="privacy")
 out = Console()
 err = Console(stderr=True)
 
@@ -251,6 +254,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    install_log_masking()
     try:
         app()
     except KeyboardInterrupt:

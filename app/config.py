@@ -133,6 +133,11 @@ class Settings(BaseSettings):
     run_outbox_worker: bool = Field(True, description="Deliver notifications from the API process.")
     public_url: str = Field("http://127.0.0.1:8000", description="Base URL used in notification links.")
 
+    # Privacy
+    retention_days: int = Field(365, ge=0, description="Closed conversations and their tickets are anonymised "
+                                "this many days after their last activity; 0 keeps them forever.")
+    retention_check_seconds: float = Field(3600.0, gt=0, description="How often the server applies retention.")
+
     # Web front end
     cors_origins: str = Field(
         "", description="Comma-separated origins allowed to call the API from a browser (the intranet pages "

@@ -24,6 +24,8 @@ from app.errors import install_error_handlers
 from app.escalation.routes import router as tickets_router
 from app.limits import install_limits
 from app.metrics import Metrics
+from app.privacy.logs import install_log_masking
+from app.privacy.routes import router as privacy_router
 from app.retrieval import Embedder
 from app.services import build_services
 from app.web.routes import STATIC_DIR
@@ -38,10 +40,11 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         import anyio.to_thread
 
+        install_log_masking()
         services = await anyio.to_thread.run_sync(lambda: build_services(settings, embedder=embedder))
         app.state.services = services
         if settings.run_outbox_worker:
-            services.outbox.start(also=[services.tickets.check_sla])
+            services.outbox.start(also=[services.tickets.check_sla, services.privacy.retention_due])
         ready, detail = services.index_status()
         logging.getLogger("app").info("Ayuda started: index %s (%s)", "ready" if ready else "NOT ready", detail)
         yield
@@ -62,6 +65,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(chat_router)
     app.include_router(tickets_router)
     app.include_router(admin_router)
+    app.include_router(privacy_router)
     app.include_router(web_api_router)
     app.include_router(web_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

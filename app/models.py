@@ -2,5 +2,7 @@
 
 from app.chat.models import Conversation, IdempotencyKey, Message
 from app.escalation.models import OutboxMessage, QueueCounter, Ticket, TicketEvent
+from app.privacy.models import AuditEvent
 
-__all__ = ["Conversation", "IdempotencyKey", "Message", "OutboxMessage", "QueueCounter", "Ticket", "TicketEvent"]
+__all__ = ["AuditEvent", "Conversation", "IdempotencyKey", "Message", "OutboxMessage", "QueueCounter", "Ticket",
+           "TicketEvent"]

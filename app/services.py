@@ -18,6 +18,7 @@ from app.escalation.faq import FaqPublisher
 from app.escalation.flows import EscalationFlow
 from app.escalation.notify import OutboxWorker
 from app.escalation.service import TicketService
+from app.privacy.service import PrivacyService
 from app.retrieval import (
     ChunkerParams,
     CrossEncoderReranker,
@@ -47,6 +48,7 @@ class Services:
     faq: FaqPublisher
     outbox: OutboxWorker
     model_error: str | None = None
+    privacy: PrivacyService | None = None
 
     def reindex(self, *, full: bool = False) -> str:
         """Incremental index build with the loaded model; the store picks the new build up."""
@@ -58,6 +60,12 @@ class Services:
                              params, full=full)
         self.store.load_now()
         return report.build_id
+
+    def doc_audience(self, doc_id: str) -> list[str] | None:
+        """A document's audience in the index being served (None when it is not there or nothing is loaded)."""
+        index = self.store.get()
+        meta = index.documents.get(doc_id) if index is not None else None
+        return list(meta.get("audience") or ["everyone"]) if meta is not None else None
 
     def index_status(self) -> tuple[bool, str]:
         """(ready, detail) for /readyz and the CLI."""
@@ -100,4 +108,5 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
     services = Services(settings, engine, sessions, embedder, store, searcher, chat, tickets,
                         None, OutboxWorker(settings, sessions), model_error)  # type: ignore[arg-type]
     services.faq = FaqPublisher(settings, sessions, tickets, services.reindex)
+    services.privacy = PrivacyService(settings, sessions)
     return services

@@ -8,6 +8,10 @@ Vocabulary:
 - a *turn* is a user message and the assistant reply that follows it (same conversation, next `seq`);
 - a *question* is a turn whose reply is not small talk;
 - *answered turns* are turns whose reply outcome is `answered` or `answered_offer_human`.
+
+What employees typed (questions, search queries, 👎 comments) is loaded masked (app/privacy/mask.py), so
+analytics, content gaps, FAQ drafts and CSV never show their personal data; answers are document text. Each turn carries the restricted audiences its answer quotes and whether its conversation has a
+confidential ticket.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from sqlalchemy.orm import Session
 from app.chat.models import Conversation, Message
 from app.escalation.models import Ticket
 from app.escalation.service import aware
+from app.privacy.mask import mask, mask_text
 
 ANSWERED = ("answered", "answered_offer_human")
 
@@ -65,6 +70,8 @@ class Turn:
     comment: str | None
     ticket_queue: str | None
     top_doc: str | None
+    audiences: list[list[str]] = field(default_factory=list)  # restricted audiences the answer quotes
+    confidential: bool = False  # the conversation has a confidential ticket
 
     @property
     def user_id(self) -> str:
@@ -109,11 +116,12 @@ def load(session: Session, days: int, now: dt.datetime | None = None) -> Dataset
         .order_by(Message.conversation_id, Message.seq)
     ).all()
     replies = {(r.conversation_id, r.seq): r for r in rows if r.role == "assistant"}
+    confidential = set(session.scalars(select(Ticket.conversation_id).where(Ticket.confidential.is_(True))).all())
     for r in rows:
         if r.role != "user":
             continue
-        q = UserMessage(r.id, r.conversation_id, r.user_id, r.content, r.language, aware(r.created_at),  # type: ignore[arg-type]
-                        r.search_query)
+        q = UserMessage(r.id, r.conversation_id, r.user_id, mask_text(r.content), r.language,
+                        aware(r.created_at), mask(r.search_query))  # type: ignore[arg-type]
         ds.user_messages.append(q)
         reply = replies.get((r.conversation_id, r.seq + 1))
         if reply is None:
@@ -121,9 +129,10 @@ def load(session: Session, days: int, now: dt.datetime | None = None) -> Dataset
         extra = reply.retrieval or {}
         hits = extra.get("hits") or []
         ds.turns.append(Turn(
-            q, reply.id, reply.content, aware(reply.created_at), reply.outcome or "", extra.get("reason"),  # type: ignore[arg-type]
-            reply.helpful, reply.feedback_comment, (extra.get("ticket") or {}).get("queue"),
-            hits[0].get("doc_id") if hits else None))
+            q, reply.id, reply.content, aware(reply.created_at), reply.outcome or "",  # type: ignore[arg-type]
+            extra.get("reason"), reply.helpful, mask(reply.feedback_comment), (extra.get("ticket") or {}).get("queue"),
+            hits[0].get("doc_id") if hits else None, extra.get("audiences") or [],
+            r.conversation_id in confidential))
     ds.user_messages.sort(key=lambda m: m.at)
     ds.turns.sort(key=lambda t: t.question.at)
     tcols = (Ticket.id, Ticket.queue, Ticket.requester, Ticket.status, Ticket.created_at, Ticket.first_response_at,

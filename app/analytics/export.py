@@ -22,11 +22,13 @@ SECTIONS: tuple[str, ...] = Section.__args__  # type: ignore[attr-defined]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _outcomes(ds: Dataset, settings: Settings, encoder: QuestionEncoder) -> list[dict[str, Any]]:
+def _outcomes(ds: Dataset, settings: Settings, encoder: QuestionEncoder, groups: set[str] | None
+              ) -> list[dict[str, Any]]:
     return [{"outcome": k, "count": v} for k, v in service.outcomes(ds).items()]
 
 
-def _sla(ds: Dataset, settings: Settings, encoder: QuestionEncoder) -> list[dict[str, Any]]:
+def _sla(ds: Dataset, settings: Settings, encoder: QuestionEncoder, groups: set[str] | None
+         ) -> list[dict[str, Any]]:
     rows = []
     for r in service.sla(ds):
         row: dict[str, Any] = {"queue": r["queue"], "tickets": r["tickets"]}
@@ -36,17 +38,19 @@ def _sla(ds: Dataset, settings: Settings, encoder: QuestionEncoder) -> list[dict
     return rows
 
 
-def _gaps(ds: Dataset, settings: Settings, encoder: QuestionEncoder) -> list[dict[str, Any]]:
+def _gaps(ds: Dataset, settings: Settings, encoder: QuestionEncoder, groups: set[str] | None
+          ) -> list[dict[str, Any]]:
     return [g.as_dict() | {"examples": " | ".join(g.questions), "languages": " ".join(g.languages)}
             for g in content_gaps(ds, settings, encoder)]
 
 
-_ROWS: dict[str, Callable[[Dataset, Settings, QuestionEncoder], list[dict[str, Any]]]] = {
+_Rows = Callable[[Dataset, Settings, QuestionEncoder, set[str] | None], list[dict[str, Any]]]
+_ROWS: dict[str, _Rows] = {
     "outcomes": _outcomes,
-    "conversations_per_day": lambda ds, settings, encoder: service.conversations_per_day(ds),
-    "escalation_by_queue": lambda ds, settings, encoder: service.escalation_by_queue(ds, settings),
+    "conversations_per_day": lambda ds, settings, encoder, groups: service.conversations_per_day(ds),
+    "escalation_by_queue": lambda ds, settings, encoder, groups: service.escalation_by_queue(ds, settings),
     "sla": _sla,
-    "negative_feedback": lambda ds, settings, encoder: service.negative_feedback(ds),
+    "negative_feedback": lambda ds, settings, encoder, groups: service.negative_feedback(ds, groups),
     "content_gaps": _gaps,
 }
 _HEADERS = {
@@ -70,15 +74,16 @@ def _cell(value: Any) -> Any:
 
 
 def section_csv(session: Session, settings: Settings, encoder: QuestionEncoder, section: str, days: int = 30,
-                now: dt.datetime | None = None) -> tuple[str, str]:
-    """(filename, CSV text) of one section of the period. `section` must be one of SECTIONS."""
+                now: dt.datetime | None = None, groups: set[str] | None = None) -> tuple[str, str]:
+    """(filename, CSV text) of one section of the period, for a reader in `groups` (restricted answers hidden).
+    `section` must be one of SECTIONS."""
     if section not in _ROWS:
         raise ValueError(f"unknown section {section!r}; one of {', '.join(SECTIONS)}")
     ds = load(session, days, now)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=_HEADERS[section], extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
-    for row in _ROWS[section](ds, settings, encoder):
+    for row in _ROWS[section](ds, settings, encoder, groups):
         writer.writerow({k: _cell(v) for k, v in row.items()})
     period = ds.period.as_dict()
     return f"ayuda-{section.replace('_', '-')}-{period['from']}-{period['to']}.csv", out.getvalue()

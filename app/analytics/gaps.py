@@ -2,7 +2,7 @@
 
 A question is a gap when its reply escalated because retrieval failed (reason `low_confidence` or `no_results`;
 not when the employee asked for a person or the topic is sensitive), asked the employee to clarify, or got 👎
-(except replies to sensitive topics, which stay confidential). Gap questions are embedded with the app's
+(except replies to sensitive topics and conversations with a confidential ticket, which stay confidential). Gap questions are embedded with the app's
 embedder (the contextualized search query, so a follow-up carries its topic), clustered greedily at cosine
 GAP_COSINE, labelled with their most frequent content words and sorted by size.
 """
@@ -35,7 +35,7 @@ MAX_DRAFT_QUESTIONS = 20
 
 
 def is_gap(t: Turn) -> bool:
-    if t.reason in PRIVATE_REASONS:
+    if t.reason in PRIVATE_REASONS or t.confidential:
         return False
     return (t.outcome == "escalated" and t.reason in GAP_REASONS) or t.outcome == "clarify" or t.helpful is False
 

@@ -37,7 +37,8 @@ def analytics(admin: CurrentAdmin, services: ServicesDep, days: Days = 30) -> di
     """Conversations per day, outcome mix, deflection (confirmed / durable / unknown), escalation by queue,
     SLA, CSAT, 👎 answers to review and content gaps, over the last `days` days."""
     with session_scope(services.sessions) as s:
-        return service.analytics(s, services.settings, encoder_for(services.embedder), days)
+        return service.analytics(s, services.settings, encoder_for(services.embedder), days,
+                                 groups=admin.visible_groups)
 
 
 @router.get("/analytics.csv", response_class=Response,
@@ -46,7 +47,8 @@ def analytics_csv(section: Annotated[Section, Query(description="Which section t
                   admin: CurrentAdmin, services: ServicesDep, days: Days = 30) -> Response:
     """One section of the analytics as a CSV download."""
     with session_scope(services.sessions) as s:
-        filename, text = section_csv(s, services.settings, encoder_for(services.embedder), section, days)
+        filename, text = section_csv(s, services.settings, encoder_for(services.embedder), section, days,
+                                     groups=admin.visible_groups)
     return Response(text, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 

@@ -17,6 +17,8 @@ from app.analytics.data import ANSWERED, Dataset, TicketRow, Turn, UserMessage, 
 from app.analytics.gaps import content_gaps
 from app.analytics.similarity import QuestionEncoder, normalized
 from app.config import Settings
+from app.privacy.access import HIDDEN_ANSWER, may_read
+from app.retrieval.documents import EVERYONE
 
 # declined (someone else's private data) and off_topic are counted apart: neither deflections nor escalations.
 OUTCOMES = ("answered", "answered_offer_human", "escalated", "clarify", "smalltalk", "declined", "off_topic",
@@ -155,17 +157,22 @@ def csat(ds: Dataset) -> dict[str, Any]:
             "human": {"count": len(scores), "average": round(sum(scores) / len(scores), 2) if scores else None}}
 
 
-def negative_feedback(ds: Dataset, limit: int = NEGATIVE_FEEDBACK_LIMIT) -> list[dict[str, Any]]:
-    """👎 replies to review, newest first (replies to sensitive topics are left out: they are confidential)."""
-    rows = [t for t in ds.turns if t.helpful is False and t.reason != "sensitive"]
+def negative_feedback(ds: Dataset, groups: set[str] | None = None,
+                      limit: int = NEGATIVE_FEEDBACK_LIMIT) -> list[dict[str, Any]]:
+    """👎 replies to review, newest first. Replies to sensitive topics and conversations with a confidential
+    ticket are left out; an answer quoting a document restricted to a group the reader (`groups`) is not in
+    is replaced by a notice (the question and comment stay: they are the employee's words, masked)."""
+    groups = groups if groups is not None else {EVERYONE}
+    rows = [t for t in ds.turns if t.helpful is False and t.reason != "sensitive" and not t.confidential]
     rows.sort(key=lambda t: t.answered_at, reverse=True)
-    return [{"message_id": t.reply_id, "question": t.question.content, "answer": t.answer, "comment": t.comment,
+    return [{"message_id": t.reply_id, "question": t.question.content,
+             "answer": t.answer if may_read(t.audiences, groups) else HIDDEN_ANSWER, "comment": t.comment,
              "language": t.question.language, "created_at": t.answered_at.isoformat()} for t in rows[:limit]]
 
 
 def analytics(session: Session, settings: Settings, encoder: QuestionEncoder, days: int = 30,
-              now: dt.datetime | None = None) -> dict[str, Any]:
-    """The whole admin analytics document (GET /api/v1/admin/analytics)."""
+              now: dt.datetime | None = None, groups: set[str] | None = None) -> dict[str, Any]:
+    """The whole admin analytics document (GET /api/v1/admin/analytics), for a reader in `groups`."""
     ds = load(session, days, now)
     return {
         "period": ds.period.as_dict(),
@@ -175,6 +182,6 @@ def analytics(session: Session, settings: Settings, encoder: QuestionEncoder, da
         "escalation_by_queue": escalation_by_queue(ds, settings),
         "sla": sla(ds),
         "csat": csat(ds),
-        "negative_feedback": negative_feedback(ds),
+        "negative_feedback": negative_feedback(ds, groups),
         "content_gaps": [g.as_dict() for g in content_gaps(ds, settings, encoder)],
     }

@@ -16,6 +16,7 @@ from app.chat.store import ConversationStore
 from app.chat.texts import t
 from app.config import Settings
 from app.errors import InvalidInput
+from app.privacy.access import reply_audiences
 from app.retrieval.documents import Hit
 from app.retrieval.index import IndexNotFound
 from app.retrieval.language import LANGUAGES, detect_language
@@ -125,7 +126,10 @@ class ChatService:
         reply = self.store.add_message(
             conv.id, "assistant", draft.answer, lang, outcome=draft.outcome, confidence=round(draft.confidence, 4),
             citations=[c.__dict__ for c in draft.citations], ticket_id=ticket["id"] if ticket else None,
-            retrieval=draft.retrieval | {"reason": draft.reason, "next_steps": draft.next_steps, "ticket": ticket},
+            retrieval=draft.retrieval | {"reason": draft.reason, "next_steps": draft.next_steps, "ticket": ticket,
+                                         "audiences": reply_audiences(draft.outcome,
+                                                                      [c.doc_id for c in draft.citations],
+                                                                      draft.hits)},
         )
         log.info("turn %s outcome=%s confidence=%.2f", question.id, draft.outcome, draft.confidence)
         return TurnResult(conv.id, reply.id, draft.answer, lang, draft.citations, draft.confidence, draft.outcome,
@@ -173,7 +177,8 @@ class ChatService:
         retrieval = info | {
             "build_id": result.build_id, "signals": sig.as_dict(),
             "hits": [{"doc_id": h.chunk.doc_id, "chunk_id": h.chunk.chunk_id, "section": h.chunk.section,
-                      "score": round(h.score, 5), "dense": round(h.dense or 0, 4), "bm25": round(h.bm25 or 0, 3)}
+                      "score": round(h.score, 5), "dense": round(h.dense or 0, 4), "bm25": round(h.bm25 or 0, 3),
+                      "audience": h.chunk.audience}
                      for h in hits],
         }
         intent = self._in_domain(intent, score)

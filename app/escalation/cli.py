@@ -14,6 +14,7 @@ from app.db import make_engine, make_session_factory, session_scope, upgrade
 from app.escalation.models import OutboxMessage, Ticket
 from app.escalation.notify import OutboxWorker
 from app.escalation.service import TicketService
+from app.privacy.mask import mask_text
 
 tickets_app = typer.Typer(help="Tickets.", no_args_is_help=True)
 outbox_app = typer.Typer(help="Notification outbox.", no_args_is_help=True)
@@ -50,7 +51,7 @@ def list_tickets(
             table.add_column(col, overflow="fold")
         for t in rows:
             table.add_row(t.number, t.queue, t.priority, t.status, t.requester, t.assignee or "",
-                          "BREACHED" if service.breached(t) else "ok", t.subject[:60])
+                          "BREACHED" if service.breached(t) else "ok", mask_text(t.subject)[:60])
     out.print(table)
 
 

@@ -1,5 +1,8 @@
 """Publish as FAQ: a resolved ticket's answer becomes a Markdown article in the corpus.
 
+The article inherits the audience of the restricted documents the ticket's draft quoted (a managers-only
+answer stays managers-only) and never carries personal data (app/privacy/mask.py).
+
 First a draft (`<slug>.md.draft`, which the indexer ignores); when an agent confirms, it is renamed to
 `.md` and the index is rebuilt incrementally (only the new article is embedded).
 """
@@ -18,6 +21,8 @@ from app.db import session_scope
 from app.errors import Conflict
 from app.escalation.models import Ticket
 from app.escalation.service import TicketService
+from app.privacy.access import narrowest
+from app.privacy.mask import mask_text
 from app.retrieval.chunking import slugify
 from app.security import User
 
@@ -44,16 +49,21 @@ class FaqPublisher:
             answer = body or (replies[-1] if replies else None)
             if not answer:
                 raise Conflict(f"ticket {ticket.number} has no agent reply to publish; give the article body")
-            title = title or ticket.subject
+            audience = narrowest([src.get("audience") or [] for src in ticket.sources if src.get("in_draft")])
+            if audience is None:
+                raise Conflict(f"ticket {ticket.number}'s draft quoted documents for audiences with no group in "
+                               "common; write the article from documents of one audience")
+            # An article is read by many: personal data in the ticket's subject or reply never goes into it.
+            title, subject, answer = mask_text(title or ticket.subject), mask_text(ticket.subject), mask_text(answer)
             live, draft = self._paths(ticket, title)
             meta = {
                 "title": title, "department": QUEUE_DEPARTMENT.get(ticket.queue, "general"),
-                "language": ticket.language, "audience": ["everyone"], "owner": user.id,
+                "language": ticket.language, "audience": audience, "owner": user.id,
                 "updated": dt.date.today().isoformat(), "url": f"{self.settings.public_url}/help/faq/{live.stem}",
                 "source_ticket": ticket.number,
             }
             content = (f"---\n{yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)}---\n# {title}\n\n"
-                       f"## {ticket.subject}\n\n{answer.strip()}\n")
+                       f"## {subject}\n\n{answer.strip()}\n")
             draft.parent.mkdir(parents=True, exist_ok=True)
             draft.write_text(content, encoding="utf-8")
             ticket.faq_path = str(draft)

@@ -25,6 +25,7 @@ from app.security import User
 ACTIVE = ("new", "open", "pending")
 SAME_TOPIC_REASONS = ("low_confidence", "no_results")
 SAME_TOPIC_HOURS = 24
+DRAFT_HITS = 3  # the draft is composed from the top hits; each source says whether it fed the draft
 
 
 @dataclass
@@ -72,8 +73,11 @@ class EscalationFlow:
                 queue = self.settings.queues[retried.queue].name
                 return Escalated(ticket_ref(retried), tt(language, "opened", number=retried.number, queue=queue),
                                  self._next_steps(retried, language))
+            # A sensitive report never joins an ordinary open ticket (its queue's agents must not read it).
+            confidential = self.settings.queues[queue_name].confidential
             existing = s.scalars(select(Ticket).where(Ticket.conversation_id == conversation_id,
-                                                      Ticket.status.in_(ACTIVE))
+                                                      Ticket.status.in_(ACTIVE),
+                                                      Ticket.confidential.is_(confidential))
                                  .order_by(Ticket.created_at.desc())).first()
             if existing is None and reason in SAME_TOPIC_REASONS:
                 existing = self._same_topic_ticket(s, user, queue_name, hits)
@@ -86,14 +90,16 @@ class EscalationFlow:
             if capped is not None:
                 return capped
             transcript = [
-                {"role": m.role, "content": m.content, "at": m.created_at.isoformat(), "outcome": m.outcome}
+                {"role": m.role, "content": m.content, "at": m.created_at.isoformat(), "outcome": m.outcome,
+                 "audiences": (m.retrieval or {}).get("audiences") or []}
                 for m in s.scalars(select(Message).where(Message.conversation_id == conversation_id)
                                    .order_by(Message.seq)).all()
             ]
             sources = [{"doc_id": h.chunk.doc_id, "title": h.chunk.title, "section": h.chunk.section,
                         "url": h.chunk.link(), "score": round(h.score, 5), "dense": round(h.dense or 0.0, 4),
-                        "snippet": snippet(h.chunk.text)} for h in hits[:5]]
-            draft = self.composer.compose(question, language, hits[:3]).answer if hits else None
+                        "snippet": snippet(h.chunk.text), "audience": h.chunk.audience, "in_draft": i < DRAFT_HITS}
+                       for i, h in enumerate(hits[:5])]
+            draft = self.composer.compose(question, language, hits[:DRAFT_HITS]).answer if hits else None
             ticket = self.tickets.create(
                 s, requester=user.id, queue=queue_name, priority=priority, subject=question, language=language,
                 reason=reason, conversation_id=conversation_id, idempotency_key=idempotency_key,

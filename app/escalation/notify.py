@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.db import session_scope
 from app.escalation.models import OutboxMessage, Ticket, now
+from app.privacy.mask import mask_text
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +39,14 @@ def enqueue(s: Session, settings: Settings, ticket: Ticket, event: str, text: st
             "assignee": ticket.assignee, "url": f"{settings.public_url}/agent#ticket-{ticket.id}",
         }, "data": data or {}, "at": now().isoformat(),
     }
+    # Email goes to the requester or the queue's agents, who may read the ticket; webhooks and Slack reach
+    # others, so personal data is masked there.
+    masked = payload | {"text": mask_text(text)}
     rows = []
     if settings.webhook_url:
-        rows.append(OutboxMessage(channel="webhook", recipient=settings.webhook_url, payload=payload))
+        rows.append(OutboxMessage(channel="webhook", recipient=settings.webhook_url, payload=masked))
     if settings.slack_webhook_url and not ticket.confidential:  # confidential tickets stay out of Slack
-        rows.append(OutboxMessage(channel="slack", recipient=settings.slack_webhook_url, payload=payload))
+        rows.append(OutboxMessage(channel="slack", recipient=settings.slack_webhook_url, payload=masked))
     if settings.smtp_host:
         recipient = ticket.requester if to_employee else settings.queues[ticket.queue].email
         if recipient and "@" in recipient:

@@ -23,6 +23,7 @@ from app.escalation.schemas import (
     TicketOut,
 )
 from app.limits import TicketRateLimit
+from app.privacy.access import agent_view
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"], responses=ERROR_RESPONSES | {
     403: ERROR_RESPONSES[400] | {"description": "Forbidden"}, 409: ERROR_RESPONSES[400] | {"description": "Conflict"}})
@@ -38,9 +39,11 @@ def _detail(services, user, ticket_id: str) -> TicketDetailOut:  # type: ignore[
 def _agent_detail(services, user, ticket_id: str) -> AgentTicketOut:  # type: ignore[no-untyped-def]
     tickets = services.tickets
     t, events = tickets.agent_ticket(user, ticket_id)
+    transcript, sources, draft = agent_view(t.transcript, t.sources, t.draft, user.visible_groups,
+                                            services.doc_audience)
     return AgentTicketOut(**TicketOut.of(t, tickets.breached(t)).model_dump(), events=[EventOut.of(e) for e in events],
                           reason=t.reason, confidence=t.confidence, conversation_id=t.conversation_id,
-                          transcript=t.transcript, sources=t.sources, draft=t.draft, csat_comment=t.csat_comment,
+                          transcript=transcript, sources=sources, draft=draft, csat_comment=t.csat_comment,
                           faq_path=t.faq_path)
 
 

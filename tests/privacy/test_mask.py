@@ -1,0 +1,92 @@
+"""Masking of personal data: each kind in English, Spanish and Portuguese sentences, and what must stay."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from app.privacy.logs import MaskingFilter
+from app.privacy.mask import mask
+
+MASKED = [
+    # (sentence, the personal data in it, its label)
+    ("My email is ana.garcia@brightwave.example, please reply there", "ana.garcia@brightwave.example", "[email]"),
+    ("Mi correo personal es ana+nominas@gmail.com", "ana+nominas@gmail.com", "[email]"),
+    ("O meu e-mail é joao.silva@empresa.com.br", "joao.silva@empresa.com.br", "[email]"),
+    ("Call me on +353 1 555 0199 after lunch", "+353 1 555 0199", "[phone]"),
+    ("my mobile is 087 123 4567", "087 123 4567", "[phone]"),
+    ("US office: (650) 253-0000", "(650) 253-0000", "[phone]"),
+    ("Llámame al 612 345 678 por la tarde", "612 345 678", "[phone]"),
+    ("Mi móvil es +34 612 345 678", "+34 612 345 678", "[phone]"),
+    ("Meu celular é (11) 98765-4321, pode ligar", "(11) 98765-4321", "[phone]"),
+    ("O meu telemóvel é +351 912 345 678", "+351 912 345 678", "[phone]"),
+    ("Mi DNI es 12345678Z y no me llega la nómina", "12345678Z", "[DNI]"),
+    ("DNI: 12345678-Z", "12345678-Z", "[DNI]"),
+    ("Tengo NIE X1234567L, ¿necesito algo más?", "X1234567L", "[NIE]"),
+    ("My NIE is Y-1234567-X", "Y-1234567-X", "[NIE]"),
+    ("Meu CPF é 529.982.247-25 e o holerite não chegou", "529.982.247-25", "[CPF]"),
+    ("CPF 52998224725", "52998224725", "[CPF]"),
+    ("My SSN is 536-90-4399 for the W-2", "536-90-4399", "[SSN]"),
+    ("Change my bank account to IBAN ES91 2100 0418 4502 0005 1332 please", "ES91 2100 0418 4502 0005 1332",
+     "[IBAN]"),
+    ("Cambiad mi cuenta a ES9121000418450200051332 desde este mes", "ES9121000418450200051332", "[IBAN]"),
+    ("O meu IBAN é PT50 0002 0123 1234 5678 9015 4", "PT50 0002 0123 1234 5678 9015 4", "[IBAN]"),
+    ("I paid the hotel with card 4111 1111 1111 1111 by mistake", "4111 1111 1111 1111", "[card]"),
+    ("Paguei com o cartão 5500-0000-0000-0004", "5500-0000-0000-0004", "[card]"),
+]
+
+KEPT = [
+    "My ticket HR-0042 is still open since 2026-03-15",
+    "El ticket IT-1042 del 15/03/2026 a las 10:30",
+    "I spent €2,000.50 on the trip; the limit is €2,000 per report",
+    "Gastei R$ 1.234,56 no hotel",
+    "The VPN client version 1.2.3 and v2.14.0 both fail",
+    "Mi número de empleado es 482913 y el pedido 123456789",
+    "Pagué 20260315 y luego nada",
+    "Event 4740 on DUB-DC01, cost centre DUB-OPS-214",
+    "Card 1234 5678 9012 3456 fails the check digit",
+    "IBAN ES00 2100 0418 4502 0005 1332 has a wrong check number",
+    "CPF 123.456.789-00 is not a valid number",
+    "I need 5 days of leave from 1 to 5 August 2026",
+]
+
+
+@pytest.mark.parametrize(("sentence", "data", "label"), MASKED)
+def test_personal_data_is_masked_with_its_kind(sentence, data, label):
+    masked = mask(sentence)
+    assert data not in masked and label in masked
+    assert masked == sentence.replace(data, label)
+
+
+@pytest.mark.parametrize("sentence", KEPT)
+def test_dates_amounts_ticket_and_version_numbers_are_not_masked(sentence):
+    assert mask(sentence) == sentence
+
+
+def test_several_kinds_in_one_message():
+    text = ("Hola, soy ana.garcia@brightwave.example (DNI 12345678Z, móvil 612 345 678): "
+            "cambiad mi IBAN a ES91 2100 0418 4502 0005 1332 para la nómina de marzo (ticket PAY-0007).")
+    assert mask(text) == ("Hola, soy [email] (DNI [DNI], móvil [phone]): cambiad mi IBAN a [IBAN] para la nómina de "
+                          "marzo (ticket PAY-0007).")
+    assert mask(None) is None and mask("") == ""
+
+
+def test_log_records_are_masked_before_any_handler_writes_them():
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(self.format(record))
+
+    handler = Keep()
+    handler.addFilter(MaskingFilter())
+    logger = logging.getLogger("tests.privacy.masking")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("escalated question %r from %s", "mi IBAN es ES91 2100 0418 4502 0005 1332",
+                       "ana.garcia@brightwave.example")
+    finally:
+        logger.removeHandler(handler)
+    assert records == ["escalated question 'mi IBAN es [IBAN]' from [email]"]
