@@ -40,13 +40,15 @@ ROLES = {
     ("GET", "/api/v1/admin/analytics"): "admin", ("GET", "/api/v1/admin/analytics.csv"): "admin",
     ("POST", "/api/v1/admin/content-gaps/{gap_id}/draft"): "admin", ("POST", "/api/v1/admin/reindex"): "admin",
     ("GET", "/api/v1/admin/reindex/{job_id}"): "admin",
+    ("GET", "/api/v1/admin/privacy/users/{user}/export"): "admin",
+    ("POST", "/api/v1/admin/privacy/users/{user}/erase"): "admin",
     ("GET", "/"): "page:employee", ("GET", "/help"): "page:employee",
     ("GET", "/help/doc/{doc_id:path}"): "page:employee", ("GET", "/help/faq/{slug}"): "page:employee",
     ("GET", "/demo/intranet"): "page:employee", ("GET", "/agent"): "page:agent", ("GET", "/admin"): "page:admin",
 }
 CONCRETE = {"/static": "/static/css/app.css", "{doc_id:path}": "it/vpn.md", "{ticket_id}": "no-such-ticket",
             "{message_id}": "no-such-message", "{gap_id}": "no-such-gap", "{job_id}": "no-such-job",
-            "{slug}": "no-such-faq"}
+            "{slug}": "no-such-faq", "{user}": "no.such.user@brightwave.example"}
 # Bodies that fail validation (422) once access is granted, so no handler changes anything.
 BODY = {"/api/v1/admin/reindex": {"full": "not-a-boolean"}}
 WHO = {"anonymous": None, "employee": "managers", "agent": "it-agents", "admin": "admins"}
