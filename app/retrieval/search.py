@@ -9,6 +9,7 @@ sweeps are in eval/README.md. The top fused score is also a confidence signal (a
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from app.retrieval.embeddings import Embedder
 from app.retrieval.index import IndexNotFound, IndexStore, LoadedIndex
 from app.retrieval.rerank import Reranker
 from app.retrieval.text import query_tokens
+from app.retrieval.vectors import sentences
 
 log = logging.getLogger(__name__)
 MODES = ("hybrid", "dense", "bm25")
@@ -107,6 +109,7 @@ class HybridSearcher:
                     bm25=float(bm25[i]) if bm25[i] > 0 else None, dense_rank=dense_rank.get(i),
                     bm25_rank=bm25_rank.get(i), best_sentence=index.best_sentence(i, sentence_cosines)) for i in top]
         hits = prefer_language(hits, language, index, cosine, sentence, visible, sentence_cosines)
+        hits = follow_pointers(hits, index)
         if rerank and self.reranker is not None and hits:
             hits = self.reranker.rerank(query, hits[: max(k * 3, 20)])
         return SearchResult(hits[:k], index.build_id, qvec, index.idf)
@@ -150,4 +153,30 @@ def prefer_language(hits: list[Hit], language: str, index: LoadedIndex, cosine: 
             continue
         seen.add(hit.chunk.chunk_id)
         out.append(hit)
+    return out
+
+
+_LINK = re.compile(r"\]\((https?://[^)\s]+)\)")
+
+
+def follow_pointers(hits: list[Hit], index: LoadedIndex, top: int = 3, window: int = 10) -> list[Hit]:
+    """A passage whose sentence closest to the question points to another page for the details ("Amounts
+    and rules are in [Vale-refeição …](…)") ranks below that page when the page is a candidate too: the
+    English overview that merely mentions a topic defers to the page about it, in whatever language."""
+    by_url = {str(meta["url"]).rstrip("/"): doc for doc, meta in index.documents.items() if meta.get("url")}
+    out = list(hits)
+    for i in range(min(top, len(out))):
+        hit = out[i]
+        if hit.best_sentence is None:
+            continue
+        parts = sentences(hit.chunk.text)
+        if hit.best_sentence >= len(parts):
+            continue
+        linked = {by_url.get(u.split("#")[0].rstrip("/")) for u in _LINK.findall(parts[hit.best_sentence])}
+        linked -= {None, hit.chunk.doc_id}
+        j = next((j for j in range(i + 1, min(window, len(out))) if out[j].chunk.doc_id in linked), None)
+        if j is not None:
+            target = out.pop(j)
+            target.score = max(target.score, hit.score)
+            out.insert(i, target)
     return out

@@ -71,7 +71,7 @@ def test_outcomes_csat_and_sla_counts():
         ticket("bob", 0.01, queue="it"),
     ])
     assert outcomes(ds) == {"answered": 1, "answered_offer_human": 1, "escalated": 1, "clarify": 0,
-                            "smalltalk": 1, "not_ready": 0}
+                            "smalltalk": 1, "declined": 0, "off_topic": 0, "not_ready": 0}
     assert csat(ds) == {"bot": {"helpful": 1, "not_helpful": 0, "rate": 1.0}, "human": {"count": 1, "average": 3.0}}
     [it] = sla(ds)
     assert it["first_response"] == {"met": 1, "breached": 0, "open": 1, "median_hours": 1.0}

@@ -66,7 +66,7 @@ def test_score_sweeps_and_suggests():
     assert scored.throughput == 2.5
     assert len(scored.sweep) == 101
     assert scored.suggestion is not None and scored.suggestion.confident_wrong <= 0.03
-    assert set(scored.breakdowns) == {"language", "department", "kind"}
+    assert set(scored.breakdowns) == {"split", "language", "department", "kind"}
 
 
 def test_answer_rate_sweep_separates_selected_questions():
