@@ -39,11 +39,11 @@ class Exemplar:
 class Thresholds:
     """The safety lane (crisis or sensitive: a person, in confidence) is taken when the two together reach
     `lane`, whatever the argmax says; inside it, crisis wins at `crisis_share` of the lane's probability
-    (over-caution is cheap there: support lines and an urgent ticket). Chosen on the held-out exemplars
-    (eval/README.md, "Intents"): lane recall first, precision ≥ 0.9."""
+    (over-caution is cheap there, but a harassment report must not read as a crisis). Chosen on the held-out
+    exemplars (eval/README.md, "Intents"): lane recall first, precision ≥ 0.9."""
 
     lane: float = 0.5
-    crisis_share: float = 0.3
+    crisis_share: float = 0.4
 
 
 @dataclass

@@ -55,10 +55,10 @@ class EscalationFlow:
             if any(fold(k) in words for k in queue.keywords):
                 return name, "normal"
         votes: dict[str, float] = {}
-        for hit in hits[:3]:
+        for rank, hit in enumerate(hits[:3]):  # by rank: the closest passage outweighs two weaker ones
             queue_name = self.settings.department_queues.get(hit.chunk.department)
             if queue_name:
-                votes[queue_name] = votes.get(queue_name, 0.0) + hit.score
+                votes[queue_name] = votes.get(queue_name, 0.0) + 1.0 / (rank + 1)
         if votes and reason != "human":
             return max(votes, key=lambda k: votes[k]), "normal"
         return ("general" if "general" in self.settings.queues else next(iter(self.settings.queues))), "normal"

@@ -64,7 +64,8 @@ def test_holiday_answer_contains_the_fact(chat):
 ])
 def test_questions_the_corpus_cannot_answer_are_not_answered_confidently(chat, question):
     result = chat.turn(EMPLOYEE, question)
-    assert result.outcome in {"escalated", "clarify"}, (result.confidence, result.answer)
+    # a joke question ("… on Mars") may also be judged off-topic: no answer, no ticket
+    assert result.outcome in {"escalated", "clarify", "off_topic"}, (result.confidence, result.answer)
     assert result.confidence < 0.6 and result.citations == []
 
 

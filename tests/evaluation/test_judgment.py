@@ -40,8 +40,11 @@ def test_each_kind_of_message_is_scored_by_what_it_should_get():
         judged("p1", "declined", "declined", "private_data", "private_data", cited=(), gold=()),
         judged("s1", "sensitive", "escalated", "sensitive", "sensitive", cited=(), gold=()),
         judged("c1", "crisis", "escalated", "sensitive", "sensitive", cited=(), gold=()),
-        judged("u1", "escalate", "answered_offer_human", None, "question", cited=("x.md",), gold=()),
+        judged("u1", "escalate", "answered", None, "question", cited=("x.md",), gold=()),
         judged("u2", "escalate", "escalated", "low_confidence", "question", cited=(), gold=()),
+        # links to the closest pages without a quote are not an answer
+        judged("u3", "escalate", "answered_offer_human", None, "question", cited=("x.md",), gold=()),
+        judged("u4", "escalate", "escalated", "low_confidence", "question", cited=(), gold=()),
     ]
     m = judgment_metrics(records)
     assert m["off_topic_tickets"] == 0.5 and m["off_topic_answered"] == 0.0
