@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -78,6 +79,16 @@ class Services:
         return True, f"build {index.build_id}, {len(index.chunks)} chunks"
 
 
+def _similarity(embedder: Embedder | None) -> Callable[[str, str], float] | None:
+    if embedder is None:
+        return None
+
+    def cosine(a: str, b: str) -> float:
+        va, vb = embedder.encode_queries([a, b])
+        return float(va @ vb)
+    return cosine
+
+
 def build_services(settings: Settings, *, embedder: Embedder | None = None) -> Services:
     engine = make_engine(settings.database_url)
     if settings.auto_migrate:
@@ -104,7 +115,8 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
     tickets = TicketService(settings, sessions)
     intents = IntentClassifier.train(embedder, cache_dir=settings.cache_dir) if embedder is not None else None
     chat = ChatService(settings, ConversationStore(sessions), searcher,
-                       escalator=EscalationFlow(settings, sessions, tickets), intents=intents)
+                       escalator=EscalationFlow(settings, sessions, tickets, similarity=_similarity(embedder)),
+                       intents=intents)
     services = Services(settings, engine, sessions, embedder, store, searcher, chat, tickets,
                         None, OutboxWorker(settings, sessions), model_error)  # type: ignore[arg-type]
     services.faq = FaqPublisher(settings, sessions, tickets, services.reindex)

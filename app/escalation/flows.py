@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from app.security import User
 ACTIVE = ("new", "open", "pending")
 SAME_TOPIC_REASONS = ("low_confidence", "no_results")
 SAME_TOPIC_HOURS = 24
+SAME_TOPIC_COSINE = 0.85  # e5: unrelated questions ~0.75, one question reworded ~0.9 (analytics REPEAT_COSINE)
 DRAFT_HITS = 3  # the draft is composed from the top hits; each source says whether it fed the draft
 
 
@@ -41,9 +43,10 @@ def ticket_ref(ticket: Ticket) -> dict[str, Any]:
 
 class EscalationFlow:
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], tickets: TicketService,
-                 composer: Composer | None = None) -> None:
+                 composer: Composer | None = None, similarity: Callable[[str, str], float] | None = None) -> None:
         self.settings, self.sessions, self.tickets = settings, sessions, tickets
         self.composer = composer or ExtractiveComposer()
+        self.similarity = similarity  # cosine of two questions (the embedder's), for "the same topic"
 
     def route(self, question: str, reason: str, hits: list[Hit]) -> tuple[str, str]:
         """(queue, priority) for an escalation."""
@@ -80,7 +83,7 @@ class EscalationFlow:
                                                       Ticket.confidential.is_(confidential))
                                  .order_by(Ticket.created_at.desc())).first()
             if existing is None and reason in SAME_TOPIC_REASONS:
-                existing = self._same_topic_ticket(s, user, queue_name, hits)
+                existing = self._same_topic_ticket(s, user, queue_name, hits, question)
             if existing is not None:  # one conversation (or one topic a day), one open ticket: add to it
                 self.tickets._event(s, existing, "employee_message", user.id, public=True, body=question)
                 queue = self.settings.queues[existing.queue].name
@@ -109,9 +112,10 @@ class EscalationFlow:
             return Escalated(ticket_ref(ticket), tt(language, "opened", number=ticket.number, queue=queue),
                              self._next_steps(ticket, language))
 
-    def _same_topic_ticket(self, s: Session, user: User, queue: str, hits: list[Hit]) -> Ticket | None:
-        """The employee's open ticket from the last day in the same queue about the same documents: a second
-        unanswered question on one topic joins it instead of opening another."""
+    def _same_topic_ticket(self, s: Session, user: User, queue: str, hits: list[Hit],
+                           question: str) -> Ticket | None:
+        """The employee's open ticket from the last day in the same queue on the same topic (the same documents
+        came up, or the questions are close in meaning): a second unanswered question joins it."""
         since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=SAME_TOPIC_HOURS)
         docs = {h.chunk.doc_id for h in hits[:3]}
         candidates = s.scalars(select(Ticket).where(
@@ -120,6 +124,8 @@ class EscalationFlow:
         ).order_by(Ticket.created_at.desc())).all()
         for ticket in candidates:
             if docs & {src.get("doc_id") for src in (ticket.sources or [])[:3]}:
+                return ticket
+            if self.similarity and self.similarity(question, ticket.subject) >= SAME_TOPIC_COSINE:
                 return ticket
         return None
 

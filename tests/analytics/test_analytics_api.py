@@ -88,7 +88,7 @@ def test_period_conversations_per_day_and_outcomes(report):
     today = days[-1]
     assert today == {"date": period["to"], "conversations": 7, "questions": 6}
     assert report["outcomes"] == {"answered": 7, "answered_offer_human": 0, "escalated": 4, "clarify": 0,
-                                  "smalltalk": 1, "not_ready": 0}
+                                  "smalltalk": 1, "declined": 0, "off_topic": 0, "not_ready": 0}
 
 
 def test_deflection_is_split_honestly(report):
@@ -157,7 +157,8 @@ def test_csv_export(scenario, report):
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert r.headers["content-disposition"].startswith('attachment; filename="ayuda-outcomes-')
     assert rows(r) == [["outcome", "count"], ["answered", "7"], ["answered_offer_human", "0"], ["escalated", "4"],
-                       ["clarify", "0"], ["smalltalk", "1"], ["not_ready", "0"]]
+                       ["clarify", "0"], ["smalltalk", "1"], ["declined", "0"], ["off_topic", "0"],
+                       ["not_ready", "0"]]
 
     r = client.get("/api/v1/admin/analytics.csv", params={"section": "escalation_by_queue"}, headers=ADMIN)
     table = rows(r)

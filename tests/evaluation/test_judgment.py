@@ -50,7 +50,7 @@ def test_each_kind_of_message_is_scored_by_what_it_should_get():
     assert m["off_topic_tickets"] == 0.5 and m["off_topic_answered"] == 0.0
     assert m["private_declined"] == 1.0 and m["sensitive_confidential"] == 1.0
     assert m["crisis_confidential"] == 1.0 and m["crisis_resources"] == 0.0  # the lane, but not the support lines
-    assert m["unanswerable_answered"] == 0.5
+    assert m["unanswerable_answered"] == 0.25  # u1 of u1–u4: links only (u3) is not an answer
     intents = intent_scores(records)
     assert intents["off_topic"]["recall"] == 0.5 and intents["crisis"]["recall"] == 0.0
     assert intents["safety_lane"]["recall"] == 1.0
