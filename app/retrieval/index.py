@@ -258,6 +258,7 @@ class LoadedIndex:
         self.vectors = views.chunks
         self.companion_id: str = (manifest.get("companion_model") or "") if views.companion is not None else ""
         self.language_of = np.array([c.language for c in chunks])
+        self.has_heading = np.array([c.section != c.title for c in chunks], dtype=bool)  # not a bare title
         self.build_id: str = manifest["build_id"]
         self.model_id: str = manifest["embedding_model"]["id"]
         self.documents: dict[str, dict[str, Any]] = manifest["documents"]

@@ -89,8 +89,8 @@ class HybridSearcher:
         centre = index.centre_by_language if self.language_debias else (lambda s: s)
         dense = zscore(centre(cosine), visible) + w.sentence * zscore(centre(sentence), visible)
         heading = index.heading_scores(qvec)
-        if heading is not None and w.heading:
-            dense += w.heading * zscore(centre(heading), visible)
+        if heading is not None and w.heading:  # only real section headings: a bare document title says little
+            dense += w.heading * np.where(index.has_heading, zscore(centre(heading), visible & index.has_heading), 0.0)
         companion = self._companion_scores(index, query)
         if companion is not None:
             dense += w.companion * zscore(centre(companion), visible)
