@@ -89,7 +89,8 @@ def test_employee_agent_and_admin_journey(browser, live_server, intranet, shots)
     assert answer.get_by_role("button", name="No me ha servido").get_attribute("aria-pressed") == "true"
 
     # --- … asks for a person and sees the ticket -----------------------------------------------------
-    chat.get_by_role("button", name="Hablar con una persona").click()
+    # the header button (an unsure answer also offers a person inline, with the same name)
+    chat.locator("button.ay-human").click()
     card = chat.locator(".ay-ticket").last
     card.locator(".ay-ticket-number").wait_for()
     number = card.locator(".ay-ticket-number").inner_text()
