@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import pytest
-from sqlalchemy import create_engine, text
 
-PG_URL = os.environ.get("AYUDA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from tests.escalation.conftest import db_url  # noqa: F401  (the same SQLite/PostgreSQL fixtures)
+
 ADMIN = {"X-Ayuda-User": "olga.admin@brightwave.example", "X-Ayuda-Groups": "admins"}
 
 
-def _reset_postgres() -> None:
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path) -> str:  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'privacy.db'}"
-    try:
-        _reset_postgres()
-    except Exception as e:  # CI starts PostgreSQL; a developer machine without it says so loudly
-        pytest.fail(f"PostgreSQL is not reachable at {PG_URL}: {e}")
-    return PG_URL
-
-
 @pytest.fixture
-def client(tmp_path, sample_index, embedder, db_url):  # type: ignore[no-untyped-def]
+def client(tmp_path, sample_index, embedder, db_url):  # type: ignore[no-untyped-def]  # noqa: F811
     from fastapi.testclient import TestClient
 
     from app.main import create_app
