@@ -114,3 +114,79 @@ def test_unsure_answers_point_to_pages_instead_of_quoting_them():
     assert composed.answer.startswith("I'm not sure") and "25 days" not in composed.answer
     assert [c.doc_id for c in composed.citations] == ["annual-leave", "sick"]
     check_integrity(composed.answer, composed.citations)
+
+
+# Sections as the chunker stores them: the Markdown splitter turns a blank line into a trailing "  \n".
+DESK_SECTION = (
+    "Desks are booked in **Brightwave Spaces**:  \n"
+    "- on the web at **https://spaces.brightwave.example**, also linked from the intranet's **Apps** page (sign in "
+    "with your Brightwave account), or\n"
+    "- in the **Brightwave Spaces** mobile app (App Store or Google Play; it works on personal phones with your "
+    "Brightwave sign-in).  \n"
+    "1. Choose the **office**, the **date** and, if you want, the **floor** or **neighbourhood**.\n"
+    "2. The floor plan shows free desks in green. Desks in your team's neighbourhood are highlighted.\n"
+    "3. Select a desk and tap **Book**. You can book a full day or a morning/afternoon (until 13:00 / from 13:00).\n"
+    "4. You receive a confirmation email with the desk number, for example **DUB-4-D112**.  \n"
+    "You can book up to **14 days ahead** and hold up to **3 future bookings per week**. Booking a whole week in "
+    "advance \"just in case\" and not coming blocks colleagues: please cancel as soon as plans change "
+    "(**My bookings** → **Cancel**)."
+)
+
+
+def test_a_paragraph_break_from_the_splitter_separates_two_lists():
+    from app.chat.quote import _blocks
+
+    kinds = [kind for kind, _ in _blocks(DESK_SECTION)]
+    assert kinds == ["para", "list", "list", "para"]
+
+
+def test_an_intro_is_never_quoted_without_the_list_it_introduces():
+    """"Desks are booked in Spaces:" alone answers nothing: the list after it comes too, even past the budget."""
+    from app.retrieval.text import tokenize
+
+    out = extract(DESK_SECTION, set(tokenize("how do I book a desk", "en")), "en", heading="How to book a desk")
+    assert out.startswith("Desks are booked in **Brightwave Spaces**:")
+    assert "https://spaces.brightwave.example" in out
+
+
+def test_after_the_opening_a_heading_asks_for_comes_the_sentence_with_the_fact():
+    """The heading "How to book a desk" is close to the question, so the opening is quoted; the sentence with the
+    fact (closest to the question) follows it."""
+    from app.retrieval.text import tokenize
+
+    out = extract(DESK_SECTION, set(tokenize("how far ahead can i book a desk", "en")), "en",
+                  heading="How to book a desk", focus="You can book up to **14 days ahead** and hold up to **3 "
+                  "future bookings per week**.")
+    assert "14 days ahead" in out
+
+
+NOTICE_SECTION = (
+    "1. Tell your manager first, in a conversation if possible.\n"
+    "2. Confirm your resignation in writing: in PeopleHub go to **My job > Resign**, enter your proposed last "
+    "working day and attach or type your resignation letter. This is the date that counts for your notice period.\n"
+    "3. The People Team confirms your last day and next steps in writing within 5 working days.  \n"
+    "Your notice period is stated in your contract. If your contract doesn't say, these minimums apply:  \n"
+    "| Office | Notice you give when resigning |\n|---|---|\n"
+    "| Dublin | 1 month (3 months for managers); the legal minimum is 1 week |\n"
+    "| Madrid | 15 calendar days, or as set out in your contract or collective agreement |\n"
+    "| Lisbon | 30 days with less than 2 years' service; 60 days with 2 years or more |\n"
+    "| São Paulo | 30 days (*aviso prévio*) |  \n"
+    "Your manager and the People Team can agree a shorter notice period with you. Annual leave can be taken "
+    "during notice if your manager approves it, but it doesn't shorten the notice period automatically."
+)
+
+
+def test_a_sentence_ending_in_a_colon_brings_its_table():
+    from app.retrieval.text import tokenize
+
+    out = extract(NOTICE_SECTION, set(tokenize("How much notice do I give if I resign from the Lisbon office?", "en")),
+                  "en", heading="How do I resign, and how much notice do I give?")
+    assert "| Lisbon | 30 days with less than 2 years' service; 60 days with 2 years or more |" in out
+    assert "these minimums apply:" in out
+
+
+def test_a_line_opening_in_bold_is_a_paragraph_not_a_list_item():
+    from app.chat.quote import _blocks
+
+    text = "**In Outlook mobile:** open the email and tap Report.  \n- first item\n* second item"
+    assert [kind for kind, _ in _blocks(text)] == ["para", "list"]
