@@ -98,6 +98,9 @@ class Settings(BaseSettings):
                                                 "request for someone else's data (stronger evidence needed).")
     private_in_domain_question_share: float = Field(0.5, ge=0, description="...and only when the classifier's "
                                                     "P(question) is at least this share of P(private_data).")
+    out_of_domain_off_topic_share: float = Field(0.4, ge=0, le=1, description="A message classified as a question "
+                                                 "is off-topic (no ticket) when P(off_topic) is at least this and "
+                                                 "the documents match it below offer_human_threshold.")
     max_message_chars: int = Field(4000, ge=1)
     cache_dir: Path = Field(Path("models/cache"), description="Cached vectors (intent exemplars); safe to delete.")
     support_resources: dict[str, str] = Field(

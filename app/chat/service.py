@@ -181,7 +181,7 @@ class ChatService:
                       "audience": h.chunk.audience}
                      for h in hits],
         }
-        intent = self._in_domain(intent, score)
+        intent = weigh_domain(intent, score, self.settings)
         retrieval["intent"] = intent.as_dict()
         if intent.intent == "smalltalk":
             return Draft(t(lang, "about"), SMALLTALK, 1.0, retrieval=retrieval)
@@ -221,18 +221,6 @@ class ChatService:
         composed = self.composer.compose(query, lang, hits)
         return Draft(composed.answer, outcome, score, composed.citations, None, None, hits, retrieval)
 
-    def _in_domain(self, intent: IntentResult, score: float) -> IntentResult:
-        """The documents know what is in-domain: a terse question the classifier took for small talk or
-        off-topic ("vpn not working", "holerite online?") is a question when the documents answer it well.
-        Someone else's private data needs stronger evidence, and the classifier's doubt too."""
-        s = self.settings
-        p_question = intent.probabilities.get("question", 0.0)
-        if (intent.intent in ("smalltalk", "off_topic") and score >= s.in_domain_confidence) or (
-                intent.intent == "private_data" and score >= s.private_in_domain_confidence
-                and p_question >= s.private_in_domain_question_share * intent.probability):
-            return IntentResult("question", p_question, intent.probabilities, intent.backstop, overridden=True)
-        return intent
-
     def _language(self, message: str, history: list[Any], conversation_id: str | None) -> str:
         lang, prob = detect_language(message)
         previous = next((m.language for m in reversed(history)), None)
@@ -258,3 +246,21 @@ class ChatService:
             if (h.dense or 0.0) >= top - 0.03 and h.chunk.title not in titles:
                 titles.append(h.chunk.title)
         return titles[:4] if len(titles) >= 3 else []
+
+
+def weigh_domain(intent: IntentResult, score: float, s: Settings) -> IntentResult:
+    """The documents know what is in-domain: a terse question the classifier took for small talk or off-topic
+    ("vpn not working", "holerite online?") is a question when the documents answer it well. Someone else's
+    private data needs stronger evidence, and the classifier's doubt too. The other way round, a "question" the
+    classifier also finds off-topic-looking that the documents don't match at all is off-topic: no ticket, and
+    the reply offers a person with one click."""
+    p_question = intent.probabilities.get("question", 0.0)
+    if (intent.intent in ("smalltalk", "off_topic") and score >= s.in_domain_confidence) or (
+            intent.intent == "private_data" and score >= s.private_in_domain_confidence
+            and p_question >= s.private_in_domain_question_share * intent.probability):
+        return IntentResult("question", p_question, intent.probabilities, intent.backstop, overridden=True)
+    p_off = intent.probabilities.get("off_topic", 0.0)
+    if intent.intent == "question" and not intent.backstop and score < s.offer_human_threshold \
+            and p_off >= s.out_of_domain_off_topic_share:
+        return IntentResult("off_topic", p_off, intent.probabilities, intent.backstop, overridden=True)
+    return intent
