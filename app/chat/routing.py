@@ -29,6 +29,10 @@ _CRISIS = re.compile(
     r"quitarme la vida|matarme|acabar con (todo|mi vida)|no quiero (vivir|seguir viviendo)|hacerme dano|"
     r"autolesi\w*|cortarme|quiero morir\w*|me matar|tirar (a )?minha (propria )?vida|acabar com (tudo|a minha vida)|"
     r"nao quero mais viver|me machucar|automutil\w*|me cortar|quero morrer|"
+    # hurting oneself on purpose, or as a way to cope ("me corto cuando…"), in any tense
+    r"(me (machuc|cort|quem|fer|lastim|golpe)\w*|(hurt|cut|burn|harm)\w* myself|hacerme dano|me hago dano)"
+    r"(\W+\w+){0,4}?\W+(de proposito|a proposito|on purpose|adrede)|"
+    r"me (corto|machuco|queimo|quemo|hago dano) (cuando|quando)|"
     r"threaten\w* to (kill|hurt|shoot|stab)|(going|gonna) to (kill|shoot|stab) (me|us|someone)|"
     r"(has|have|brought|bring|with) a (gun|knife|weapon)|"
     r"amenaz\w* (de muerte|con matar\w*)|me va a matar|(trajo|tiene|lleva) un (arma|cuchillo|pistola)|"

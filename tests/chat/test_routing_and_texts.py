@@ -43,3 +43,20 @@ def test_every_interface_text_exists_in_every_language():
     keys = set(TEXTS["en"])
     for language in ("es", "pt"):
         assert set(TEXTS[language]) == keys, language
+
+
+@pytest.mark.parametrize("message", [
+    "to me machucando de proposito de novo, me corto quando a ansiedade aperta",
+    "I keep hurting myself on purpose when work gets too much",
+    "me corto cuando estoy ansiosa",
+])
+def test_backstop_hears_self_harm_without_the_word_suicide(message):
+    assert backstop(message) == "crisis"
+
+
+@pytest.mark.parametrize("message", [
+    "me corté con un cúter cuando abría una caja, ¿dónde está el botiquín?",
+    "me machuquei jogando futebol, posso pegar atestado?",
+])
+def test_backstop_leaves_an_ordinary_injury_to_the_classifier(message):
+    assert backstop(message) is None
