@@ -52,12 +52,12 @@ class IntentResult:
     probability: float
     probabilities: dict[str, float] = field(default_factory=dict)
     backstop: str | None = None  # the keyword rule that added a safety intent
-    overridden: bool = False  # the documents answered it well: a question after all (app/chat/service.py)
+    overridden: bool = False  # the documents changed the label (app/chat/service.py:weigh_domain)
 
     def as_dict(self) -> dict[str, Any]:
         top = sorted(self.probabilities.items(), key=lambda kv: -kv[1])[:3]
         return {"intent": self.intent, "p": round(self.probability, 3), "backstop": self.backstop,
-                "in_domain_override": self.overridden,
+                "domain_override": self.overridden,
                 "top": {k: round(v, 3) for k, v in top}}
 
 

@@ -5,8 +5,10 @@ list or table is one piece that is quoted whole or not at all; a long one is quo
 table keeps its header and the rows for the asker's case, e.g. their office). The unit that answers is the
 sentence, item or row closest in meaning to the question (marked by search), else the one sharing most words.
 The quote is a window of pieces around it: from the start of the passage when the unit is near the start,
-else from the sentence introducing its list or table; then following pieces while the budget lasts.
-A passage short enough is quoted whole.
+else from the sentence introducing its list or table; then following pieces while the budget lasts. A window
+that is only a lead-in ("… these minimums apply:") also takes the list or table after it, and when the heading
+is the question the opening is quoted, then the unit that answers after an ellipsis. A passage short enough is
+quoted whole.
 """
 
 from __future__ import annotations

@@ -260,7 +260,7 @@ def weigh_domain(intent: IntentResult, score: float, s: Settings) -> IntentResul
             and p_question >= s.private_in_domain_question_share * intent.probability):
         return IntentResult("question", p_question, intent.probabilities, intent.backstop, overridden=True)
     p_off = intent.probabilities.get("off_topic", 0.0)
-    if intent.intent == "question" and not intent.backstop and score < s.offer_human_threshold \
+    if intent.intent == "question" and score < s.offer_human_threshold \
             and p_off >= s.out_of_domain_off_topic_share:
         return IntentResult("off_topic", p_off, intent.probabilities, intent.backstop, overridden=True)
     return intent
