@@ -1,6 +1,8 @@
 """The intent classifier: its exemplars, and what it makes of realistic messages (real model)."""
 
+import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +23,20 @@ def test_the_held_out_split_is_stable_and_disjoint():
     train, held = split(exemplars)
     assert len(held) > 0.15 * len(exemplars) and not {e.text for e in train} & {e.text for e in held}
     assert split(exemplars)[1] == held
+
+
+@pytest.mark.integration
+def test_no_exemplar_repeats_a_golden_question(embedder):
+    """The golden set measures the classifier: an exemplar that repeats a golden question (e5 cosine ≥ 0.965: the
+    same words, give or take punctuation, a typo or a translation) would teach it the answer. Short messages on one
+    theme ("quero um atendente" / "Quero falar com um atendente.") sit at 0.92–0.96 and are fine."""
+    golden = [json.loads(line)["question"] for path in sorted(Path("eval/golden").glob("*.jsonl"))
+              for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    exemplars = [e.text for e in load_exemplars()]
+    near = embedder.encode_queries(exemplars) @ embedder.encode_queries(golden).T
+    worst = near.max(axis=1)
+    offenders = [(exemplars[i], golden[int(near[i].argmax())]) for i in worst.argsort()[::-1][:5] if worst[i] >= 0.965]
+    assert not offenders, offenders
 
 
 @pytest.fixture(scope="module")
