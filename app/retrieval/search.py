@@ -20,7 +20,7 @@ from app.retrieval.embeddings import Embedder
 from app.retrieval.index import IndexNotFound, IndexStore, LoadedIndex
 from app.retrieval.rerank import Reranker
 from app.retrieval.text import query_tokens
-from app.retrieval.vectors import sentences
+from app.retrieval.vectors import SENTENCE_BREAK, sentences
 
 log = logging.getLogger(__name__)
 MODES = ("hybrid", "dense", "bm25")
@@ -157,13 +157,37 @@ def prefer_language(hits: list[Hit], language: str, index: LoadedIndex, cosine: 
 
 
 _LINK = re.compile(r"\]\((https?://[^)\s]+)\)")
+_TITLE_REF = re.compile(r"(?<![*\w])\*([^*\n]{12,})\*(?![*\w])|[“\"]([^”\"\n]{12,})[”\"]")  # *Page title*, "Page title"
+
+
+def pointer_scope(text: str, sentence: str) -> str:
+    """Where a pointer for `sentence` may sit: the sentence and the next one on its line (a list item often
+    names its case first and points to the page in the next sentence: "São Paulo: … Amounts are in [page](…)")."""
+    head = sentence[:40]
+    for line in text.split("\n"):
+        at = line.find(head)
+        if at >= 0:
+            rest = [p for p in SENTENCE_BREAK.split(line[at:]) if p.strip()]
+            return " ".join(rest[:2])
+    return sentence
+
+
+def pointed_docs(scope: str, index: LoadedIndex) -> set[str]:
+    """Documents a passage points to: by link to their URL, or by (the start of) their title in *italics* or
+    quotes."""
+    by_url = {str(meta["url"]).rstrip("/"): doc for doc, meta in index.documents.items() if meta.get("url")}
+    found = {by_url.get(u.split("#")[0].rstrip("/")) for u in _LINK.findall(scope)}
+    for match in _TITLE_REF.finditer(scope):
+        named = " ".join((match.group(1) or match.group(2)).lower().split())
+        found |= {doc for doc, meta in index.documents.items()
+                  if " ".join(str(meta.get("title", "")).lower().split()).startswith(named)}
+    return {d for d in found if d}
 
 
 def follow_pointers(hits: list[Hit], index: LoadedIndex, top: int = 3, window: int = 10) -> list[Hit]:
     """A passage whose sentence closest to the question points to another page for the details ("Amounts
     and rules are in [Vale-refeição …](…)") ranks below that page when the page is a candidate too: the
     English overview that merely mentions a topic defers to the page about it, in whatever language."""
-    by_url = {str(meta["url"]).rstrip("/"): doc for doc, meta in index.documents.items() if meta.get("url")}
     out = list(hits)
     for i in range(min(top, len(out))):
         hit = out[i]
@@ -172,8 +196,7 @@ def follow_pointers(hits: list[Hit], index: LoadedIndex, top: int = 3, window: i
         parts = sentences(hit.chunk.text)
         if hit.best_sentence >= len(parts):
             continue
-        linked = {by_url.get(u.split("#")[0].rstrip("/")) for u in _LINK.findall(parts[hit.best_sentence])}
-        linked -= {None, hit.chunk.doc_id}
+        linked = pointed_docs(pointer_scope(hit.chunk.text, parts[hit.best_sentence]), index) - {hit.chunk.doc_id}
         j = next((j for j in range(i + 1, min(window, len(out))) if out[j].chunk.doc_id in linked), None)
         if j is not None:
             target = out.pop(j)

@@ -18,7 +18,7 @@ from app.retrieval.documents import Chunk
 if TYPE_CHECKING:
     from app.retrieval.embeddings import Embedder
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
 MIN_SENTENCE_CHARS = 25  # shorter pieces are joined to the one before
 
 
@@ -26,7 +26,7 @@ def sentences(text: str) -> list[str]:
     """The chunk's sentences (and list items); a chunk of one sentence has no separate sentence vectors."""
     out: list[str] = []
     for line in text.split("\n"):
-        for piece in _SENTENCE.split(line.strip()):
+        for piece in SENTENCE_BREAK.split(line.strip()):
             piece = piece.strip()
             if not piece:
                 continue
