@@ -110,13 +110,13 @@ def search(
     Example: ayuda search "reset password" -k 3
     """
     from app.chat.composer import snippet
-    from app.retrieval import IndexNotFound, detect_language
+    from app.retrieval import IndexNotFound
     from app.security import identify
 
     services = _services(_settings())
     if services.searcher is None:
         _fail(services.model_error or "the embedding model is not available")
-    lang = detect_language(query)[0]
+    lang = services.searcher.detect_language(query)[0]
     try:
         result = services.searcher.search(query, language=lang, groups=identify(None, groups).visible_groups, k=k)
     except IndexNotFound as e:

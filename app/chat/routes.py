@@ -18,7 +18,7 @@ from app.chat.service import TurnResult
 from app.deps import ChatDep, CurrentUser, ServicesDep
 from app.errors import ERROR_RESPONSES, NotReady
 from app.limits import ChatRateLimit
-from app.retrieval import IndexNotFound, detect_language
+from app.retrieval import IndexNotFound
 from app.retrieval.language import LANGUAGES
 
 router = APIRouter(prefix="/api/v1", tags=["chat"], responses=ERROR_RESPONSES)
@@ -70,7 +70,7 @@ def search(
     """Ranked document sections the caller may see (the same hybrid retrieval the chat uses)."""
     if services.searcher is None:
         raise NotReady(services.model_error or "the embedding model is not loaded")
-    lang, _ = detect_language(q)
+    lang, _ = services.searcher.detect_language(q)
     lang = lang if lang in LANGUAGES else "en"
     try:
         result = services.searcher.search(q, language=lang, groups=user.visible_groups, k=k)

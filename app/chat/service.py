@@ -222,7 +222,7 @@ class ChatService:
         return Draft(composed.answer, outcome, score, composed.citations, None, None, hits, retrieval)
 
     def _language(self, message: str, history: list[Any], conversation_id: str | None) -> str:
-        lang, prob = detect_language(message)
+        lang, prob = self.searcher.detect_language(message) if self.searcher is not None else detect_language(message)
         previous = next((m.language for m in reversed(history)), None)
         if previous and (prob < 0.8 or len(message.split()) <= 2):
             return previous

