@@ -73,3 +73,25 @@ def chunk_document(doc: Document, params: ChunkerParams = ChunkerParams()) -> li
                 )
             )
     return chunks
+
+
+def join_chunks(texts: list[str], longest_overlap: int = 400) -> str:
+    """A section's chunks (in order) back as one text: each chunk's opening that repeats the end of the one
+    before it (the splitter's overlap) is dropped. A blank line is kept as the Markdown splitter keeps it, a line
+    ending in two spaces."""
+    out = texts[0] if texts else ""
+    for text in texts[1:]:
+        k = next((k for k in range(min(len(out), len(text), longest_overlap), 7, -1) if out.endswith(text[:k])), 0)
+        rest = text[k:]
+        out += rest if k else (_break(out, rest) + rest)
+    return out
+
+
+_ITEM = re.compile(r"^\s*(?:[-*•|]|\d+[.)])\s?")
+
+
+def _break(before: str, after: str) -> str:
+    """What stood between two chunks that don't overlap: a line break inside a list or table, else a
+    paragraph break."""
+    last = before.rsplit("\n", 1)[-1]
+    return "\n" if _ITEM.match(last) and _ITEM.match(after) else "  \n"

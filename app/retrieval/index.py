@@ -27,7 +27,7 @@ import bm25s
 import faiss
 import numpy as np
 
-from app.retrieval.chunking import ChunkerParams, chunk_document
+from app.retrieval.chunking import ChunkerParams, chunk_document, join_chunks
 from app.retrieval.documents import Chunk
 from app.retrieval.embeddings import Embedder, fingerprint
 from app.retrieval.language import Vocabulary
@@ -265,9 +265,13 @@ class LoadedIndex:
         self.model_id: str = manifest["embedding_model"]["id"]
         self.documents: dict[str, dict[str, Any]] = manifest["documents"]
         self._by_doc: dict[str, list[int]] = {}
+        self._by_section: dict[tuple[str, str], list[int]] = {}
+        self._section_texts: dict[tuple[str, str], str] = {}
+        self.position = {c.chunk_id: i for i, c in enumerate(chunks)}
         by_language: dict[str, list[int]] = {}
         for i, c in enumerate(chunks):
             self._by_doc.setdefault(c.doc_id, []).append(i)
+            self._by_section.setdefault((c.doc_id, c.section), []).append(i)
             by_language.setdefault(c.language, []).append(i)
         self._by_language = {lang: np.array(ids) for lang, ids in by_language.items()}
         # a chunk's sentence vectors are contiguous and in reading order: rows [starts[i], starts[i + 1])
@@ -299,6 +303,18 @@ class LoadedIndex:
 
     def positions_of(self, doc_id: str) -> list[int]:
         return self._by_doc.get(doc_id, [])
+
+    def section_of(self, position: int) -> list[int]:
+        """Positions of the chunks of the section `position` belongs to, in reading order."""
+        c = self.chunks[position]
+        return self._by_section.get((c.doc_id, c.section), [position])
+
+    def section_text(self, position: int) -> str:
+        """The whole text of the section `position` belongs to (its chunks joined, overlaps dropped)."""
+        key = (self.chunks[position].doc_id, self.chunks[position].section)
+        if key not in self._section_texts:
+            self._section_texts[key] = join_chunks([self.chunks[i].text for i in self.section_of(position)])
+        return self._section_texts[key]
 
     # Score vectors over every chunk (the fusion normalises each one over the whole index).
 

@@ -118,7 +118,8 @@ class HybridSearcher:
         hits = follow_pointers(hits, index)
         if rerank and self.reranker is not None and hits:
             hits = self.reranker.rerank(query, hits[: max(k * 3, 20)])
-        return SearchResult(hits[:k], index.build_id, qvec, index.idf)
+        return SearchResult(whole_sections(hits[:k], index, sentence_cosines), index.build_id, qvec,
+                            index.idf)
 
     def _companion_scores(self, index: LoadedIndex, query: str) -> np.ndarray | None:
         """The companion's cosines, when this server and the build use the same companion encoder."""
@@ -133,6 +134,19 @@ class HybridSearcher:
                             companion.model_id)
             return None
         return index.companion_scores(companion.encode([query])[0])
+
+
+def whole_sections(hits: list[Hit], index: LoadedIndex, sentence_cosines: np.ndarray) -> list[Hit]:
+    """A hit from a section split into several chunks carries the whole section and the section's sentence
+    closest to the question: the fact asked for may sit in the chunk before ("never cut a list mid-way")."""
+    for hit in hits:
+        position = index.position.get(hit.chunk.chunk_id)
+        if position is None or len(index.section_of(position)) < 2:
+            continue
+        hit.passage = index.section_text(position)
+        which = index.best_sentence(position, sentence_cosines)
+        hit.focus = sentences(hit.chunk.text)[which] if which is not None else None
+    return hits
 
 
 def prefer_language(hits: list[Hit], language: str, index: LoadedIndex, cosine: np.ndarray,

@@ -35,3 +35,15 @@ def test_long_sections_are_split_with_their_section_kept():
 
 def test_slugify_strips_accents():
     assert slugify("Días de vacaciones") == "dias-de-vacaciones"
+
+
+def test_a_long_sections_chunks_join_back_into_the_section():
+    from app.retrieval.chunking import join_chunks
+
+    steps = "\n".join(f"{i}. Step {i}: do the thing number {i} carefully, then check the result twice." for i in
+                      range(1, 31))
+    doc = Document(doc_id="it/steps.md", title="Steps", text=f"# Steps\n\n## Procedure\n\nFollow these steps:\n\n{steps}\n")
+    chunks = [c for c in chunk_document(doc) if c.section == "Procedure"]
+    assert len(chunks) > 2
+    whole = [c for c in chunk_document(doc, ChunkerParams(chunk_size=100_000)) if c.section == "Procedure"]
+    assert join_chunks([c.text for c in chunks]) == whole[0].text

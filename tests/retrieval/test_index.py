@@ -168,3 +168,18 @@ def test_a_build_from_before_sentence_vectors_is_read_and_then_rebuilt(corpus_co
     report = build(corpus_copy, index_copy, embedder)
     assert report.reused_documents == 0 and report.embedded_documents == report.documents
     assert len(LoadedIndex.load(current_build_dir(index_copy)).views.sentences) > len(old.chunks)
+
+
+def test_a_hit_from_a_long_section_carries_the_whole_section(sample_index, embedder):
+    from app.chat.composer import ExtractiveComposer
+    from app.retrieval import HybridSearcher
+
+    searcher = HybridSearcher(IndexStore(sample_index), embedder)
+    question = "I knocked a glass of water over my laptop keyboard, what now?"
+    hits = searcher.search(question, language="en", groups={"everyone"}).hits
+    top = hits[0]
+    assert top.chunk.doc_id == "it/laptop-damage.md" and top.chunk.section.startswith("What do I do if I spill")
+    assert top.passage is not None and top.passage.startswith("Act in the first few seconds")
+    assert "7. **Bring the laptop" in top.passage and top.focus
+    answer = ExtractiveComposer().compose(question, "en", hits).answer
+    assert "Power it off immediately" in answer and "Report it within 24 hours" in answer  # the list, whole
