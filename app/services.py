@@ -109,7 +109,7 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
     if embedder is not None:
         reranker = CrossEncoderReranker(settings.reranker_model) if settings.reranker_model else None
         weights = FusionWeights(settings.sentence_weight, settings.companion_weight, settings.bm25_weight,
-                                settings.bm25_cross_weight, settings.heading_weight)
+                                settings.bm25_cross_weight, settings.heading_weight, settings.follow_up_weight)
         searcher = HybridSearcher(store, embedder, reranker=reranker, retrieve_k=settings.retrieve_k,
                                   weights=weights, language_debias=settings.dense_language_debias)
     tickets = TicketService(settings, sessions)

@@ -168,7 +168,8 @@ class ChatService:
             return Draft(t(lang, "not_ready"), NOT_READY, 0.0, reason="not_ready", retrieval=info)
         search_text = f"{query} {policy_query(message)}" if intent.intent == "sensitive" else query
         try:
-            result = self.searcher.search(search_text, language=lang, groups=user.visible_groups, k=8)
+            result = self.searcher.search(search_text, language=lang, groups=user.visible_groups, k=8,
+                                          follow_up=message if query != message else None)
         except IndexNotFound:
             return Draft(t(lang, "not_ready"), NOT_READY, 0.0, reason="not_ready", retrieval=info)
         hits = result.hits

@@ -105,12 +105,13 @@ class FixedModeSearcher(HybridSearcher):
                          retrieve_k=base.retrieve_k, weights=base.weights, language_debias=base.language_debias)
         self.ablation = ablation
         self.last_query: str | None = None
+        self.last_follow_up: str | None = None
 
     def search(self, query: str, *, language: str, groups: set[str], k: int = 8,
-               mode: str = "hybrid", rerank: bool = True) -> SearchResult:
-        self.last_query = query
+               mode: str = "hybrid", rerank: bool = True, follow_up: str | None = None) -> SearchResult:
+        self.last_query, self.last_follow_up = query, follow_up
         return super().search(query, language=language, groups=groups, k=k, mode=self.ablation.mode,
-                              rerank=self.ablation.rerank)
+                              rerank=self.ablation.rerank, follow_up=follow_up)
 
 
 @dataclass
@@ -166,16 +167,17 @@ def ask(chat: ChatService, searcher: FixedModeSearcher, item: EvalItem, index: L
     lang = chat._language(item.question, history, "eval" if history else None)  # type: ignore[arg-type]
     query = chat._contextualize(item.question, history)
     gold = gold_groups(item, index)
-    searcher.last_query = None
+    searcher.last_query = searcher.last_follow_up = None
     searcher.queries.forget()
     draft: Draft | None = None
     started = time.perf_counter()
-    search_text = query
+    search_text, follow_up = query, (item.question if query != item.question else None)
     if pipeline:
         draft = chat.respond(user, item.question, query, lang)
-        search_text = searcher.last_query or query
+        search_text, follow_up = searcher.last_query or query, searcher.last_follow_up
     latency = (time.perf_counter() - started) * 1000  # the pipeline's latency (retrieval only: the search's)
-    ranking = searcher.search(search_text, language=lang, groups=user.visible_groups, k=RANK_CHUNKS)
+    ranking = searcher.search(search_text, language=lang, groups=user.visible_groups, k=RANK_CHUNKS,
+                              follow_up=follow_up)
     if not pipeline:
         latency = (time.perf_counter() - started) * 1000
     ranked = list(dict.fromkeys(h.chunk.doc_id for h in ranking.hits))

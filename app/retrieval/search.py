@@ -36,6 +36,7 @@ class FusionWeights:
     bm25: float = 0.15  # BM25, for chunks in the question's language
     bm25_cross: float = 0.15  # BM25, for chunks in another language (only names and numbers can match)
     heading: float = 0.5  # the chunk's heading, encoded as a question, against the question
+    follow_up: float = 2.0  # a follow-up's own encoder scores, added to those of the question it follows
 
 
 @dataclass
@@ -82,24 +83,22 @@ class HybridSearcher:
         return detect_language(text, index.vocabulary if index is not None else None)
 
     def search(self, query: str, *, language: str, groups: set[str], k: int = 8,
-               mode: str = "hybrid", rerank: bool = True) -> SearchResult:
+               mode: str = "hybrid", rerank: bool = True, follow_up: str | None = None) -> SearchResult:
+        """The top k chunks for `query`. For a follow-up, `query` is the conversation's question with the
+        follow-up added, and `follow_up` the follow-up alone: it votes again, so the section it asks about wins
+        within the topic ("what about New Year's Eve?" after a question about Christmas)."""
         index = self.index()
         w = self.weights
-        qvec = self.embedder.encode_queries([query])[0]
+        follow_up = follow_up if follow_up and w.follow_up else None
+        vectors = self.embedder.encode_queries([query, follow_up] if follow_up else [query])
+        qvec = vectors[0]
         visible = np.array([c.visible_to(groups) for c in index.chunks], dtype=bool)
         if not visible.any():
             return SearchResult([], index.build_id, qvec, index.idf)
-        cosine = index.dense_scores(qvec)
-        sentence_cosines = index.sentence_cosines(qvec)
-        sentence = index.sentence_scores(cosine, sentence_cosines)
-        centre = index.centre_by_language if self.language_debias else (lambda s: s)
-        dense = zscore(centre(cosine), visible) + w.sentence * zscore(centre(sentence), visible)
-        heading = index.heading_scores(qvec)
-        if heading is not None and w.heading:  # only real section headings: a bare document title says little
-            dense += w.heading * np.where(index.has_heading, zscore(centre(heading), visible & index.has_heading), 0.0)
-        companion = self._companion_scores(index, query)
-        if companion is not None:
-            dense += w.companion * zscore(centre(companion), visible)
+        dense, cosine, sentence, sentence_cosines = self._dense(index, query, qvec, visible)
+        if follow_up:  # within each document, the sections the follow-up itself asks about come first
+            dense = dense - w.follow_up * below_document_best(self._dense(index, follow_up, vectors[1], visible)[0],
+                                                              index, visible)
         bm25 = index.bm25_scores(query_tokens(query, language))
         matched = visible & (bm25 > 0)
         if mode == "bm25":
@@ -121,6 +120,24 @@ class HybridSearcher:
         return SearchResult(whole_sections(hits[:k], index, sentence_cosines), index.build_id, qvec,
                             index.idf)
 
+    def _dense(self, index: LoadedIndex, query: str, qvec: np.ndarray,
+               visible: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The encoders' fused z-scores for one text, with e5's chunk cosines, best-of-sentence scores and
+        sentence cosines."""
+        w = self.weights
+        cosine = index.dense_scores(qvec)
+        sentence_cosines = index.sentence_cosines(qvec)
+        sentence = index.sentence_scores(cosine, sentence_cosines)
+        centre = index.centre_by_language if self.language_debias else (lambda s: s)
+        dense = zscore(centre(cosine), visible) + w.sentence * zscore(centre(sentence), visible)
+        heading = index.heading_scores(qvec)
+        if heading is not None and w.heading:  # only real section headings: a bare document title says little
+            dense += w.heading * np.where(index.has_heading, zscore(centre(heading), visible & index.has_heading), 0.0)
+        companion = self._companion_scores(index, query)
+        if companion is not None:
+            dense += w.companion * zscore(centre(companion), visible)
+        return dense, cosine, sentence, sentence_cosines
+
     def _companion_scores(self, index: LoadedIndex, query: str) -> np.ndarray | None:
         """The companion's cosines, when this server and the build use the same companion encoder."""
         companion = self.embedder.companion
@@ -134,6 +151,16 @@ class HybridSearcher:
                             companion.model_id)
             return None
         return index.companion_scores(companion.encode([query])[0])
+
+
+def below_document_best(scores: np.ndarray, index: LoadedIndex, visible: np.ndarray) -> np.ndarray:
+    """How far each chunk's score is below the best visible chunk of its document (0 for that one)."""
+    out = np.zeros_like(scores)
+    for doc_id in index.documents:
+        positions = [i for i in index.positions_of(doc_id) if visible[i]]
+        if positions:
+            out[positions] = scores[positions].max() - scores[positions]
+    return out
 
 
 def whole_sections(hits: list[Hit], index: LoadedIndex, sentence_cosines: np.ndarray) -> list[Hit]:

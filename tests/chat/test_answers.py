@@ -78,6 +78,17 @@ def test_follow_up_uses_the_previous_question(chat):
     assert re.search(r"pro[ -]rata", follow.answer, re.I)
 
 
+def test_a_follow_up_picks_its_own_section_within_the_topic(chat):
+    first = chat.turn(EMPLOYEE, "Quanto recebo de vale-refeição por dia?")
+    assert first.citations and first.citations[0].doc_id == "hr/vale-refeicao-brasil.pt.md"
+    follow = chat.turn(EMPLOYEE, "e quando o valor é creditado?", first.conversation_id)
+    assert follow.citations[0].doc_id == "hr/vale-refeicao-brasil.pt.md"
+    assert follow.citations[0].section == "Quando o crédito é feito?"
+    first = chat.turn(EMPLOYEE, "What do I do if I spill coffee on my laptop?")
+    follow = chat.turn(EMPLOYEE, "and who pays for the repair?", first.conversation_id)
+    assert (follow.citations[0].doc_id, follow.citations[0].section) == ("it/laptop-damage.md", "Who pays for the repair?")
+
+
 @pytest.mark.parametrize("message,language", [("Hello!", "en"), ("¡Hola!", "es"), ("Obrigada!", "pt")])
 def test_small_talk_gets_a_short_reply_without_search(chat, message, language):
     result = chat.turn(EMPLOYEE, message)

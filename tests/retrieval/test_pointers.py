@@ -54,3 +54,14 @@ def test_a_page_named_by_its_title_counts_as_a_pointer():
     assert order(hits) == ["it/impressoras.pt.md", "it/printing.md"]
     hits = [hit("it/printing.md", PRINTERS, 3.0, best="A3 jobs"), hit("it/impressoras.pt.md", "Onde ficam", 2.0)]
     assert order(hits) == ["it/printing.md", "it/impressoras.pt.md"]
+
+
+def test_below_document_best_measures_each_chunk_against_its_own_document():
+    import numpy as np
+
+    from app.retrieval.search import below_document_best
+
+    index = SimpleNamespace(documents={"a": {}, "b": {}}, positions_of=lambda d: {"a": [0, 1], "b": [2, 3]}[d])
+    scores = np.array([1.0, 3.0, 0.5, 0.0])
+    assert below_document_best(scores, index, np.array([True, True, True, True])).tolist() == [2.0, 0.0, 0.0, 0.5]
+    assert below_document_best(scores, index, np.array([True, False, True, True])).tolist() == [0.0, 0.0, 0.0, 0.5]
