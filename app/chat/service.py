@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
+
 from app.chat.composer import Citation, Composer, ExtractiveComposer, suggest
 from app.chat.confidence import ESCALATED, OFFER_HUMAN, Calibration, confidence, gate, signals
 from app.chat.idempotency import IdempotencyKeys, request_hash
@@ -142,11 +144,12 @@ class ChatService:
                           [Citation(**c) for c in reply.citations or []], reply.confidence or 0.0,
                           reply.outcome or "", extra.get("next_steps"), extra.get("reason"), [], extra.get("ticket"))
 
-    def understand(self, message: str, query: str | None = None) -> IntentResult:
+    def understand(self, message: str, query: str | None = None, vector: np.ndarray | None = None) -> IntentResult:
         """The message's intent: the classifier (on the contextualized question for a follow-up), then the
-        keyword backstop, which can add a safety intent and never remove one."""
+        keyword backstop, which can add a safety intent and never remove one. `vector`: the e5 vector of the
+        text classified, when the caller already has it."""
         if self.intents is not None:
-            result = self.intents.classify(query or message)
+            result = self.intents.classify(query or message, vector)
         else:  # no model loaded: only the rules can tell
             result = IntentResult("smalltalk" if smalltalk_kind(message) != "about" else "question", 0.0)
         safety = backstop(message)
@@ -156,7 +159,9 @@ class ChatService:
 
     def respond(self, user: User, message: str, query: str, lang: str) -> Draft:
         """The answer to one message, without persistence (also used by the eval runner)."""
-        intent = self.understand(message, query if query != message else None)
+        follow_up = message if query != message else None
+        vectors = self._query_vectors(query, follow_up)  # encoded once for the classifier and the search
+        intent = self.understand(message, query if follow_up else None, None if vectors is None else vectors[0])
         info = {"intent": intent.as_dict()}
         if intent.intent == "smalltalk" and smalltalk_kind(message) != "about":  # hello, thanks, bye
             return Draft(t(lang, smalltalk_kind(message)), SMALLTALK, 1.0, retrieval=info)
@@ -169,7 +174,7 @@ class ChatService:
         search_text = f"{query} {policy_query(message)}" if intent.intent == "sensitive" else query
         try:
             result = self.searcher.search(search_text, language=lang, groups=user.visible_groups, k=8,
-                                          follow_up=message if query != message else None)
+                                          follow_up=follow_up, vectors=vectors if search_text == query else None)
         except IndexNotFound:
             return Draft(t(lang, "not_ready"), NOT_READY, 0.0, reason="not_ready", retrieval=info)
         hits = result.hits
@@ -221,6 +226,15 @@ class ChatService:
                          None, None, hits, retrieval)
         composed = self.composer.compose(query, lang, hits)
         return Draft(composed.answer, outcome, score, composed.citations, None, None, hits, retrieval)
+
+    def _query_vectors(self, query: str, follow_up: str | None) -> np.ndarray | None:
+        """e5 vectors of the question (and the follow-up alone), when the classifier and the search share the
+        model: one encode per turn instead of two."""
+        if self.searcher is None or self.intents is None:
+            return None
+        if getattr(self.intents.embedder, "model_id", None) != self.searcher.embedder.model_id:
+            return None
+        return self.searcher.embedder.encode_queries([query, follow_up] if follow_up else [query])
 
     def _language(self, message: str, history: list[Any], conversation_id: str | None) -> str:
         lang, prob = self.searcher.detect_language(message) if self.searcher is not None else detect_language(message)

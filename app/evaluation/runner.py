@@ -108,10 +108,11 @@ class FixedModeSearcher(HybridSearcher):
         self.last_follow_up: str | None = None
 
     def search(self, query: str, *, language: str, groups: set[str], k: int = 8,
-               mode: str = "hybrid", rerank: bool = True, follow_up: str | None = None) -> SearchResult:
+               mode: str = "hybrid", rerank: bool = True, follow_up: str | None = None,
+               vectors: np.ndarray | None = None) -> SearchResult:
         self.last_query, self.last_follow_up = query, follow_up
         return super().search(query, language=language, groups=groups, k=k, mode=self.ablation.mode,
-                              rerank=self.ablation.rerank, follow_up=follow_up)
+                              rerank=self.ablation.rerank, follow_up=follow_up, vectors=vectors)
 
 
 @dataclass

@@ -83,14 +83,17 @@ class HybridSearcher:
         return detect_language(text, index.vocabulary if index is not None else None)
 
     def search(self, query: str, *, language: str, groups: set[str], k: int = 8,
-               mode: str = "hybrid", rerank: bool = True, follow_up: str | None = None) -> SearchResult:
+               mode: str = "hybrid", rerank: bool = True, follow_up: str | None = None,
+               vectors: np.ndarray | None = None) -> SearchResult:
         """The top k chunks for `query`. For a follow-up, `query` is the conversation's question with the
         follow-up added, and `follow_up` the follow-up alone: it votes again, so the section it asks about wins
-        within the topic ("what about New Year's Eve?" after a question about Christmas)."""
+        within the topic ("what about New Year's Eve?" after a question about Christmas). `vectors`: the e5
+        vectors of [query, follow_up] when the caller has them already."""
         index = self.index()
         w = self.weights
         follow_up = follow_up if follow_up and w.follow_up else None
-        vectors = self.embedder.encode_queries([query, follow_up] if follow_up else [query])
+        if vectors is None or len(vectors) < (2 if follow_up else 1):  # the caller's: e5 of [query, follow_up]
+            vectors = self.embedder.encode_queries([query, follow_up] if follow_up else [query])
         qvec = vectors[0]
         visible = np.array([c.visible_to(groups) for c in index.chunks], dtype=bool)
         if not visible.any():

@@ -120,3 +120,15 @@ def test_sensitive_message_is_escalated_kindly_with_the_policy(chat):
 def test_asking_for_a_person_escalates_in_the_users_language(chat, message, language):
     result = chat.turn(EMPLOYEE, message)
     assert result.outcome == "escalated" and result.language == language and result.next_steps
+
+
+def test_a_turn_encodes_the_question_once(chat, monkeypatch):
+    embedder = chat.searcher.embedder
+    seen: list[list[str]] = []
+    encode = embedder.encode_queries
+    monkeypatch.setattr(embedder, "encode_queries", lambda texts: seen.append(list(texts)) or encode(texts))
+    first = chat.turn(EMPLOYEE, "Can I work from abroad for a few weeks?")
+    assert first.citations and seen == [["Can I work from abroad for a few weeks?"]]
+    seen.clear()
+    chat.turn(EMPLOYEE, "and for how long at most?", first.conversation_id)
+    assert len(seen) == 1 and seen[0][1] == "and for how long at most?"  # the question it follows, then itself
