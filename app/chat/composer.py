@@ -88,9 +88,19 @@ def select_passages(hits: list[Hit], limit: int = 2) -> list[Hit]:
                 chosen.append(hit)
             continue
         agree = hit.dense_rank is not None and hit.bm25_rank is not None and max(hit.dense_rank, hit.bm25_rank) < 3
-        if agree and (hit.dense or 0.0) >= top - 0.012 and hit.score >= hits[0].score * 0.9:
+        if agree and (hit.dense or 0.0) >= top - 0.012 and hit.score >= hits[0].score * 0.9 \
+                and not points_to(hit, first):
             chosen.append(hit)
     return chosen
+
+
+def points_to(hit: Hit, page: Hit) -> bool:
+    """The hit's passage refers to `page` (by its address or its title): an overview that sends the reader to
+    the page already quoted adds nothing to the answer."""
+    text = " ".join((hit.passage or hit.chunk.text).lower().split())
+    url = page.chunk.url.split("#")[0].rstrip("/").lower()
+    title = " ".join(page.chunk.title.lower().split())
+    return bool(url and url in text) or (len(title) >= 8 and title in text)
 
 
 def extract(text: str, question_tokens: set[str], language: str, budget: int = 650, heading: str = "",

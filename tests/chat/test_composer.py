@@ -199,3 +199,16 @@ def test_a_hit_from_a_long_section_is_quoted_from_the_whole_section():
     h.passage, h.focus = section, steps[5]
     answer = ExtractiveComposer().compose("I spilled coffee on my laptop", "en", [h]).answer
     assert all(step in answer for step in steps) and "act in the first few seconds" in answer
+
+
+def test_an_overview_that_points_to_the_quoted_page_is_not_quoted_after_it():
+    page = hit("vale", "O VR é de R$ 48,00 por dia útil.", language="pt", score=0.05)
+    page.dense_rank, page.bm25_rank = 0, 0
+    overview = hit("benefits", "- **São Paulo:** meal vouchers on an Alelo card. Amounts are in [Vale](https://x/vale).",
+                   score=0.049)
+    overview.dense_rank, overview.bm25_rank = 1, 1
+    other = hit("expenses", "Meals on business trips are paid up to €45 per day.", score=0.049)
+    other.dense_rank, other.bm25_rank = 1, 1
+    assert [c.doc_id for c in ExtractiveComposer().compose("vale", "en", [page, overview]).citations] == ["vale"]
+    assert [c.doc_id for c in ExtractiveComposer().compose("vale", "en", [page, other]).citations] == ["vale",
+                                                                                                      "expenses"]
