@@ -268,6 +268,8 @@ class LoadedIndex:
         self._by_section: dict[tuple[str, str], list[int]] = {}
         self._section_texts: dict[tuple[str, str], str] = {}
         self.position = {c.chunk_id: i for i, c in enumerate(chunks)}
+        numbers = {doc_id: n for n, doc_id in enumerate(dict.fromkeys(c.doc_id for c in chunks))}
+        self.doc_of = np.array([numbers[c.doc_id] for c in chunks], dtype=np.int64)  # each chunk's document number
         by_language: dict[str, list[int]] = {}
         for i, c in enumerate(chunks):
             self._by_doc.setdefault(c.doc_id, []).append(i)

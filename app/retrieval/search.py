@@ -36,7 +36,7 @@ class FusionWeights:
     bm25: float = 0.15  # BM25, for chunks in the question's language
     bm25_cross: float = 0.15  # BM25, for chunks in another language (only names and numbers can match)
     heading: float = 0.5  # the chunk's heading, encoded as a question, against the question
-    follow_up: float = 2.0  # a follow-up's own encoder scores, added to those of the question it follows
+    follow_up: float = 2.0  # within a document, how much a chunk the follow-up alone matches less loses
 
 
 @dataclass
@@ -100,8 +100,8 @@ class HybridSearcher:
             return SearchResult([], index.build_id, qvec, index.idf)
         dense, cosine, sentence, sentence_cosines = self._dense(index, query, qvec, visible)
         if follow_up:  # within each document, the sections the follow-up itself asks about come first
-            dense = dense - w.follow_up * below_document_best(self._dense(index, follow_up, vectors[1], visible)[0],
-                                                              index, visible)
+            alone = self._dense(index, follow_up, vectors[1], visible)[0]
+            dense = dense - w.follow_up * below_document_best(alone, index.doc_of, visible)
         bm25 = index.bm25_scores(query_tokens(query, language))
         matched = visible & (bm25 > 0)
         if mode == "bm25":
@@ -156,19 +156,18 @@ class HybridSearcher:
         return index.companion_scores(companion.encode([query])[0])
 
 
-def below_document_best(scores: np.ndarray, index: LoadedIndex, visible: np.ndarray) -> np.ndarray:
-    """How far each chunk's score is below the best visible chunk of its document (0 for that one)."""
-    out = np.zeros_like(scores)
-    for doc_id in index.documents:
-        positions = [i for i in index.positions_of(doc_id) if visible[i]]
-        if positions:
-            out[positions] = scores[positions].max() - scores[positions]
-    return out
+def below_document_best(scores: np.ndarray, doc_of: np.ndarray, visible: np.ndarray) -> np.ndarray:
+    """How far each visible chunk's score is below the best visible chunk of its document (`doc_of`: each
+    chunk's document number); 0 for that one and for chunks the user can't see."""
+    best = np.full(int(doc_of.max()) + 1 if len(doc_of) else 0, -np.inf)
+    np.maximum.at(best, doc_of[visible], scores[visible])
+    return np.where(visible, best[doc_of] - scores, 0.0)
 
 
 def whole_sections(hits: list[Hit], index: LoadedIndex, sentence_cosines: np.ndarray) -> list[Hit]:
-    """A hit from a section split into several chunks carries the whole section and the section's sentence
-    closest to the question: the fact asked for may sit in the chunk before ("never cut a list mid-way")."""
+    """A hit from a section split into several chunks carries the whole section (the fact asked for may sit in
+    the chunk before: "never cut a list mid-way") and, as its focus, the hit's own sentence closest to the
+    question."""
     for hit in hits:
         position = index.position.get(hit.chunk.chunk_id)
         if position is None or len(index.section_of(position)) < 2:
@@ -207,16 +206,19 @@ def prefer_language(hits: list[Hit], language: str, index: LoadedIndex, cosine: 
 
 
 _LINK = re.compile(r"\]\((https?://[^)\s]+)\)")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s")
 _TITLE_REF = re.compile(r"(?<![*\w])\*([^*\n]{12,})\*(?![*\w])|[“\"]([^”\"\n]{12,})[”\"]")  # *Page title*, "Page title"
 
 
 def pointer_scope(text: str, sentence: str) -> str:
-    """Where a pointer for `sentence` may sit: the sentence and the next one on its line (a list item often
-    names its case first and points to the page in the next sentence: "São Paulo: … Amounts are in [page](…)")."""
+    """Where a pointer for `sentence` may sit: the sentence itself, and in a list item also the next sentence
+    (an item often names its case first and points to the page next: "São Paulo: … Amounts are in [page](…)").
+    In a paragraph the next sentence is often a pointer for something else ("… See *Desk Booking* to reserve
+    a desk."), so it does not count."""
     head = sentence[:40]
     for line in text.split("\n"):
         at = line.find(head)
-        if at >= 0:
+        if at >= 0 and _LIST_ITEM.match(line):
             rest = [p for p in SENTENCE_BREAK.split(line[at:]) if p.strip()]
             return " ".join(rest[:2])
     return sentence

@@ -61,7 +61,14 @@ def test_below_document_best_measures_each_chunk_against_its_own_document():
 
     from app.retrieval.search import below_document_best
 
-    index = SimpleNamespace(documents={"a": {}, "b": {}}, positions_of=lambda d: {"a": [0, 1], "b": [2, 3]}[d])
+    doc_of = np.array([0, 0, 1, 1])
     scores = np.array([1.0, 3.0, 0.5, 0.0])
-    assert below_document_best(scores, index, np.array([True, True, True, True])).tolist() == [2.0, 0.0, 0.0, 0.5]
-    assert below_document_best(scores, index, np.array([True, False, True, True])).tolist() == [0.0, 0.0, 0.0, 0.5]
+    assert below_document_best(scores, doc_of, np.array([True, True, True, True])).tolist() == [2.0, 0.0, 0.0, 0.5]
+    assert below_document_best(scores, doc_of, np.array([True, False, True, True])).tolist() == [0.0, 0.0, 0.0, 0.5]
+
+
+def test_in_a_paragraph_only_the_best_sentence_itself_can_point():
+    text = ("Hot desks have a dock and a monitor. Just plug in the dock cable. See *Impressoras do escritório de São "
+            "Paulo* for the printers.")
+    hits = [hit("it/printing.md", text, 3.0, best="Just plug in"), hit("it/impressoras.pt.md", "Onde ficam", 2.0)]
+    assert order(hits) == ["it/printing.md", "it/impressoras.pt.md"]
