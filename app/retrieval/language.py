@@ -22,6 +22,7 @@ _CUES = {
                      r"password|payslip|holiday)\b", re.I),
 }
 CUE_WEIGHT = 2.0  # log-odds each cue adds when the documents' vocabulary votes too
+MIN_LANGUAGE_WORDS = 500  # a language's documents must hold this many words for its vocabulary to vote
 _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
@@ -44,10 +45,14 @@ class Vocabulary:
         self._totals = {code: sum(c.values()) + smoothing * len(self.known) for code, c in self.counts.items()}
 
     def log_likelihood(self, text: str) -> dict[str, float]:
-        """Per language, log P(words | language) over the words the documents use (unknown words say nothing)."""
+        """Per language, log P(words | language) over the words the documents use (unknown words say nothing).
+        A language with (almost) no documents gets the best of the others: no text in it is no evidence against
+        it (English-only documents must not make a Spanish question look English)."""
         words = [w for w in _words(text) if w in self.known]
-        return {code: sum(math.log((self.counts[code][w] + self.smoothing) / self._totals[code]) for w in words)
-                for code in LANGUAGES}
+        seen = {code: sum(math.log((self.counts[code][w] + self.smoothing) / self._totals[code]) for w in words)
+                for code in LANGUAGES if sum(self.counts[code].values()) >= MIN_LANGUAGE_WORDS}
+        neutral = max(seen.values(), default=0.0)
+        return {code: seen.get(code, neutral) for code in LANGUAGES}
 
 
 @lru_cache(maxsize=1)

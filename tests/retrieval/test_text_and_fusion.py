@@ -69,3 +69,13 @@ def test_the_documents_vocabulary_tells_a_short_messages_language():
     assert detect_language("hola", vocabulary)[0] == "es"  # the cues still count
     lang, prob = detect_language("How many days of annual leave do I get?", vocabulary)
     assert lang == "en" and prob > 0.9
+
+
+def test_documents_in_one_language_are_no_evidence_against_the_others():
+    from app.retrieval.language import Vocabulary
+
+    english = " ".join(["Connect to the VPN from home or from the Madrid office with GlobalProtect."] * 60)
+    vocabulary = Vocabulary([(english, "en")])
+    likelihood = vocabulary.log_likelihood("configurar VPN Madrid")
+    assert likelihood["es"] == likelihood["pt"] == likelihood["en"]
+    assert detect_language("¿como configuro la VPN en Madrid?", vocabulary)[0] == "es"
