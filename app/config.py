@@ -82,8 +82,9 @@ class Settings(BaseSettings):
                                      "the question.")
     heading_weight: float = Field(0.5, ge=0, description="Fusion weight of the chunk's heading read as a question "
                                   "(a heading that is nearly the question is strong evidence).")
-    follow_up_weight: float = Field(2.0, ge=0, description="Fusion weight of a follow-up's own encoder scores, "
-                                    "added to those of the question it follows (0 = the combined question only).")
+    follow_up_weight: float = Field(2.0, ge=0, description="For a follow-up, within each document a chunk loses this "
+                                    "times how far it falls below the document's best match for the follow-up alone "
+                                    "(0 = the combined question only). Chosen on the golden dev split.")
     dense_language_debias: bool = Field(True, description="Centre encoder scores per chunk language "
                                         "(multilingual models favour the question's language).")
     answer_threshold: float = Field(0.48, ge=0, le=1, description="Confidence at or above: answer with a quote. "

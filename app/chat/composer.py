@@ -133,9 +133,8 @@ class ExtractiveComposer:
         parts = [lead]
         for i, hit in enumerate(passages, start=1):
             heading = hit.chunk.section.rsplit(" > ", 1)[-1]
-            text, focus = hit.passage or hit.chunk.text, hit.focus
-            if hit.passage is None and hit.best_sentence is not None:
-                focus = sentences(hit.chunk.text)[hit.best_sentence]
+            focus = sentences(hit.chunk.text)[hit.best_sentence] if hit.best_sentence is not None else None
+            text = hit.passage or hit.chunk.text
             parts.append(f"{extract(text, tokens, hit.chunk.language, heading=heading, focus=focus)} [{i}]")
         return finalize("\n\n".join(parts), passages)
 

@@ -69,4 +69,3 @@ class Hit:
     rerank: float | None = None
     best_sentence: int | None = None  # the chunk's sentence closest to the question (app/retrieval/vectors.py)
     passage: str | None = None  # the whole section when it spans several chunks (what the composer quotes from)
-    focus: str | None = None  # the passage's sentence closest to the question

@@ -293,6 +293,16 @@ class LoadedIndex:
         return cls(path, manifest, chunks, views, dense, sparse, df)
 
     @cached_property
+    def doc_by_url(self) -> dict[str, str]:
+        """Document id by its address (without a trailing slash), for links between pages."""
+        return {str(meta["url"]).rstrip("/"): doc for doc, meta in self.documents.items() if meta.get("url")}
+
+    @cached_property
+    def doc_titles(self) -> dict[str, str]:
+        """Each document's title, lowercased with its spaces normalised, for references to a page by title."""
+        return {doc: " ".join(str(meta.get("title", "")).lower().split()) for doc, meta in self.documents.items()}
+
+    @cached_property
     def vocabulary(self) -> Vocabulary:
         """The documents' words per language, for telling a short message's language (app/retrieval/language.py)."""
         return Vocabulary((c.embed_text(), c.language) for c in self.chunks)
@@ -383,6 +393,7 @@ class IndexStore:
             return None
         try:
             loaded = LoadedIndex.load(build)
+            _ = loaded.vocabulary  # built here, off the request path
         except Exception as e:  # keep serving the old build when a new one is unreadable
             self.last_error = f"index build {build.name} could not be loaded: {e}"
             log.error(self.last_error)

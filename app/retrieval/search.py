@@ -120,8 +120,7 @@ class HybridSearcher:
         hits = follow_pointers(hits, index)
         if rerank and self.reranker is not None and hits:
             hits = self.reranker.rerank(query, hits[: max(k * 3, 20)])
-        return SearchResult(whole_sections(hits[:k], index, sentence_cosines), index.build_id, qvec,
-                            index.idf)
+        return SearchResult(whole_sections(hits[:k], index), index.build_id, qvec, index.idf)
 
     def _dense(self, index: LoadedIndex, query: str, qvec: np.ndarray,
                visible: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -164,17 +163,13 @@ def below_document_best(scores: np.ndarray, doc_of: np.ndarray, visible: np.ndar
     return np.where(visible, best[doc_of] - scores, 0.0)
 
 
-def whole_sections(hits: list[Hit], index: LoadedIndex, sentence_cosines: np.ndarray) -> list[Hit]:
-    """A hit from a section split into several chunks carries the whole section (the fact asked for may sit in
-    the chunk before: "never cut a list mid-way") and, as its focus, the hit's own sentence closest to the
-    question."""
+def whole_sections(hits: list[Hit], index: LoadedIndex) -> list[Hit]:
+    """A hit from a section split into several chunks carries the whole section: the fact asked for may sit in
+    the chunk before ("never cut a list mid-way"). The quote still centres on the hit's best sentence."""
     for hit in hits:
         position = index.position.get(hit.chunk.chunk_id)
-        if position is None or len(index.section_of(position)) < 2:
-            continue
-        hit.passage = index.section_text(position)
-        which = index.best_sentence(position, sentence_cosines)
-        hit.focus = sentences(hit.chunk.text)[which] if which is not None else None
+        if position is not None and len(index.section_of(position)) > 1:
+            hit.passage = index.section_text(position)
     return hits
 
 
@@ -227,12 +222,10 @@ def pointer_scope(text: str, sentence: str) -> str:
 def pointed_docs(scope: str, index: LoadedIndex) -> set[str]:
     """Documents a passage points to: by link to their URL, or by (the start of) their title in *italics* or
     quotes."""
-    by_url = {str(meta["url"]).rstrip("/"): doc for doc, meta in index.documents.items() if meta.get("url")}
-    found = {by_url.get(u.split("#")[0].rstrip("/")) for u in _LINK.findall(scope)}
+    found = {index.doc_by_url.get(u.split("#")[0].rstrip("/")) for u in _LINK.findall(scope)}
     for match in _TITLE_REF.finditer(scope):
         named = " ".join((match.group(1) or match.group(2)).lower().split())
-        found |= {doc for doc, meta in index.documents.items()
-                  if " ".join(str(meta.get("title", "")).lower().split()).startswith(named)}
+        found |= {doc for doc, title in index.doc_titles.items() if title.startswith(named)}
     return {d for d in found if d}
 
 

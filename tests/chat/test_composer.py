@@ -196,7 +196,7 @@ def test_a_hit_from_a_long_section_is_quoted_from_the_whole_section():
     steps = [f"{i}. Step {i}: unplug it, turn it upside down and wait for step {i + 1}." for i in range(1, 8)]
     section = "If you spill a drink on your laptop, act in the first few seconds:\n" + "\n".join(steps)
     h = hit("laptop", "\n".join(steps[5:]))  # the chunk search found holds only the last two steps
-    h.passage, h.focus = section, steps[5]
+    h.passage, h.best_sentence = section, 0  # its best sentence: step 6
     answer = ExtractiveComposer().compose("I spilled coffee on my laptop", "en", [h]).answer
     assert all(step in answer for step in steps) and "act in the first few seconds" in answer
 

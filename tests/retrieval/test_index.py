@@ -180,6 +180,6 @@ def test_a_hit_from_a_long_section_carries_the_whole_section(sample_index, embed
     top = hits[0]
     assert top.chunk.doc_id == "it/laptop-damage.md" and top.chunk.section.startswith("What do I do if I spill")
     assert top.passage is not None and top.passage.startswith("Act in the first few seconds")
-    assert "7. **Bring the laptop" in top.passage and top.focus
+    assert "7. **Bring the laptop" in top.passage and top.best_sentence is not None
     answer = ExtractiveComposer().compose(question, "en", hits).answer
     assert "Power it off immediately" in answer and "Report it within 24 hours" in answer  # the list, whole

@@ -34,7 +34,9 @@ def hit(doc_id: str, text: str, score: float, best: str | None = None) -> Hit:
 
 
 def order(hits: list[Hit]) -> list[str]:
-    return [h.chunk.doc_id for h in follow_pointers(hits, SimpleNamespace(documents=DOCS))]
+    index = SimpleNamespace(documents=DOCS, doc_by_url={m["url"]: d for d, m in DOCS.items()},
+                            doc_titles={d: m["title"].lower() for d, m in DOCS.items()})
+    return [h.chunk.doc_id for h in follow_pointers(hits, index)]
 
 
 def test_the_link_later_in_the_best_sentences_list_item_counts():
