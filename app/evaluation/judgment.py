@@ -81,7 +81,7 @@ def heldout_intent_scores(embedder: Any, cache_dir: Any = None) -> dict[str, dic
     train, held = split(load_exemplars())
     classifier = IntentClassifier.train(embedder, train, cache_dir=cache_dir)
     x = cached_features(embedder, [e.text for e in held], cache_dir)  # the exemplars' vectors are cached
-    predicted = [classifier.decide(p) for p in classifier.model.predict_proba(x)]
+    predicted = [classifier.decide(p) for p in classifier.probabilities([e.text for e in held], x)]
     pairs = [(e.intent, p.intent) for e, p in zip(held, predicted, strict=True)]
     return prf_by_intent(pairs)
 

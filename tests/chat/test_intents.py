@@ -18,6 +18,14 @@ def test_every_intent_has_enough_exemplars_in_every_language_plus_hard_negatives
         assert sum(e.hard_negative for e in exemplars if e.language == language) >= 40
 
 
+def test_the_classifier_reads_character_n_grams_of_accent_folded_text():
+    from app.chat.intents import fold, lexical_vectorizer
+
+    assert fold("Ninguém ligaria se eu MORRESSE") == "ninguem ligaria se eu morresse"
+    vectorizer = lexical_vectorizer().fit(["crachá esquecido", "cracha esquecido", "outra coisa"])
+    assert (vectorizer.transform(["crachá"]) != vectorizer.transform(["cracha"])).nnz == 0
+
+
 def test_the_held_out_split_is_stable_and_disjoint():
     exemplars = load_exemplars()
     train, held = split(exemplars)
@@ -59,6 +67,16 @@ def classifier(embedder):  # type: ignore[no-untyped-def]
     ("How much does my colleague Marta earn?", "private_data"),
     ("quem do meu time tirou nota baixa na avaliação?", "private_data"),
     ("who won the champions league final?", "off_topic"), ("receta de tortilla de patatas", "off_topic"),
+    # scary words in ordinary questions, and slang or indirect danger (none of these is an exemplar)
+    ("o outlook morreu de novo, como reinstalo?", "question"),
+    ("the teams process is dead, how do I kill it and restart", "question"),
+    ("se me ha olvidado la tarjeta de acceso, como entro al edificio", "question"),
+    ("estoy reventado este mes, cuantos dias de vacaciones me quedan", "question"),
+    ("i'm dying to know when payday is lol", "question"),
+    ("ninguem ia sentir falta se eu sumisse de vez", "crisis"),
+    ("a nadie le importaria si me muero manana", "crisis"),
+    ("some guy is kicking the door of the meeting room and screaming he'll hurt us", "crisis"),
+    ("my manager squeezed my bum at the christmas party", "sensitive"),
 ])
 def test_realistic_messages_get_the_right_intent(classifier, message, intent):
     assert classifier.classify(message).intent == intent
