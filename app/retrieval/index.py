@@ -28,7 +28,7 @@ import faiss
 import numpy as np
 
 from app.retrieval.chunking import ChunkerParams, chunk_document, join_chunks
-from app.retrieval.documents import Chunk
+from app.retrieval.documents import EVERYONE, Chunk
 from app.retrieval.embeddings import Embedder, fingerprint
 from app.retrieval.language import Vocabulary
 from app.retrieval.loaders import LoadError, iter_corpus_files, load_document
@@ -276,6 +276,11 @@ class LoadedIndex:
             self._by_section.setdefault((c.doc_id, c.section), []).append(i)
             by_language.setdefault(c.language, []).append(i)
         self._by_language = {lang: np.array(ids) for lang, ids in by_language.items()}
+        audiences = [tuple(sorted(set(c.audience))) for c in chunks]
+        number = {a: n for n, a in enumerate(dict.fromkeys(audiences))}
+        self._audiences = list(number)  # the distinct audiences, and each chunk's one
+        self._audience_of = np.array([number[a] for a in audiences], dtype=np.int64)
+        self._masks: dict[frozenset[str], np.ndarray] = {}
         # a chunk's sentence vectors are contiguous and in reading order: rows [starts[i], starts[i + 1])
         self._sentence_rows = np.searchsorted(views.owners, np.arange(len(chunks) + 1))
 
@@ -307,6 +312,19 @@ class LoadedIndex:
         """The documents' words per language, for telling a short message's language (app/retrieval/language.py)."""
         return Vocabulary((c.embed_text(), c.language) for c in self.chunks)
 
+    def visible_mask(self, groups: set[str]) -> np.ndarray:
+        """Which chunks members of `groups` may see (`Chunk.visible_to`), computed once per distinct group set."""
+        key = frozenset(groups)
+        mask = self._masks.get(key)
+        if mask is None:
+            allowed = np.array([EVERYONE in a or bool(key.intersection(a)) for a in self._audiences], dtype=bool)
+            mask = allowed[self._audience_of] if len(self._audiences) else np.zeros(len(self.chunks), dtype=bool)
+            mask.setflags(write=False)
+            if len(self._masks) >= 1024:  # group sets are few; a flood of distinct ones must not grow memory
+                self._masks.clear()
+            self._masks[key] = mask
+        return mask
+
     def idf(self, token: str) -> float:
         """Inverse document frequency over chunks; a token the corpus never uses gets the highest value."""
         import math
@@ -331,11 +349,9 @@ class LoadedIndex:
     # Score vectors over every chunk (the fusion normalises each one over the whole index).
 
     def dense_scores(self, query: np.ndarray) -> np.ndarray:
-        """Cosine of the query with every chunk, from the FAISS index."""
-        scores, ids = self.dense.search(query.reshape(1, -1).astype("float32"), len(self.chunks))
-        out = np.zeros(len(self.chunks), dtype="float32")
-        out[ids[0][ids[0] >= 0]] = scores[0][ids[0] >= 0]
-        return out
+        """Cosine of the query with every chunk (the fusion needs all of them; asking FAISS for k = every chunk
+        also sorted them, which cost more than the product itself)."""
+        return self.vectors @ query.astype("float32")
 
     def sentence_cosines(self, query: np.ndarray) -> np.ndarray:
         return self.views.sentences @ query.astype("float32")

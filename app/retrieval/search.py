@@ -54,9 +54,23 @@ def zscore(scores: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (scores - float(values.mean())) / std if std > 1e-9 else np.zeros_like(scores)
 
 
-def ranks(scores: np.ndarray, mask: np.ndarray) -> dict[int, int]:
-    order = [int(i) for i in np.argsort(-scores, kind="stable") if mask[i]]
-    return {i: r for r, i in enumerate(order)}
+def ranks(scores: np.ndarray, mask: np.ndarray, positions: list[int]) -> dict[int, int]:
+    """The rank among the `mask` chunks (0 = best; ties by position) of each of `positions` that is in the mask."""
+    inside = [i for i in positions if mask[i]]
+    if not inside:
+        return {}
+    values, at = scores[mask], np.flatnonzero(mask)
+    mine = scores[inside][:, None]
+    above = (values[None, :] > mine) | ((values[None, :] == mine) & (at[None, :] < np.array(inside)[:, None]))
+    return dict(zip(inside, above.sum(axis=1).tolist(), strict=True))
+
+
+def best(scores: np.ndarray, candidates: np.ndarray, m: int) -> list[int]:
+    """The `m` best-scoring candidates, best first (ties by position)."""
+    at = np.flatnonzero(candidates)
+    if len(at) > m:  # everything as good as the m-th best, so that ties keep the lower positions
+        at = at[scores[at] >= -np.partition(-scores[at], m - 1)[m - 1]]
+    return [int(i) for i in at[np.lexsort((at, -scores[at]))][:m]]
 
 
 class HybridSearcher:
@@ -95,7 +109,7 @@ class HybridSearcher:
         if vectors is None or len(vectors) < (2 if follow_up else 1):  # the caller's: e5 of [query, follow_up]
             vectors = self.embedder.encode_queries([query, follow_up] if follow_up else [query])
         qvec = vectors[0]
-        visible = np.array([c.visible_to(groups) for c in index.chunks], dtype=bool)
+        visible = index.visible_mask(groups)
         if not visible.any():
             return SearchResult([], index.build_id, qvec, index.idf)
         dense, cosine, sentence, sentence_cosines = self._dense(index, query, qvec, visible)
@@ -111,8 +125,8 @@ class HybridSearcher:
         else:
             weight = np.where(index.language_of == language, w.bm25, w.bm25_cross)
             fused, candidates = dense + weight * zscore(bm25, visible), visible
-        dense_rank, bm25_rank = ranks(dense, visible), ranks(bm25, matched)
-        top = [int(i) for i in np.argsort(-fused, kind="stable") if candidates[i]][: max(k, self.retrieve_k)]
+        top = best(fused, candidates, max(k, self.retrieve_k))
+        dense_rank, bm25_rank = ranks(dense, visible, top), ranks(bm25, matched, top)
         hits = [Hit(index.chunks[i], float(fused[i]), dense=float(cosine[i]), sentence=float(sentence[i]),
                     bm25=float(bm25[i]) if bm25[i] > 0 else None, dense_rank=dense_rank.get(i),
                     bm25_rank=bm25_rank.get(i), best_sentence=index.best_sentence(i, sentence_cosines)) for i in top]
