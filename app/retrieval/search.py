@@ -166,7 +166,7 @@ class HybridSearcher:
                             "companion until `ayuda index` rebuilds it", index.build_id, index.companion_id or "none",
                             companion.model_id)
             return None
-        return index.companion_scores(companion.encode([query])[0])
+        return index.companion_scores(companion.encode_queries([query])[0])
 
 
 def below_document_best(scores: np.ndarray, doc_of: np.ndarray, visible: np.ndarray) -> np.ndarray:

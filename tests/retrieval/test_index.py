@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from app.retrieval import CorpusError, IndexStore, LoadedIndex, build_index, current_build_dir
@@ -183,3 +184,15 @@ def test_a_hit_from_a_long_section_carries_the_whole_section(sample_index, embed
     assert "7. **Bring the laptop" in top.passage and top.best_sentence is not None
     answer = ExtractiveComposer().compose(question, "en", hits).answer
     assert "Power it off immediately" in answer and "Report it within 24 hours" in answer  # the list, whole
+
+
+def test_a_repeated_question_reuses_its_vector_without_the_encoder(embedder, monkeypatch):
+    first = embedder.encode_queries(["¿Cuántos días de vacaciones tengo en Madrid?", "How do I reset my password?"])
+    calls: list[list[str]] = []
+    encode = embedder._encode
+    monkeypatch.setattr(embedder, "_encode", lambda texts, *a, **k: calls.append(list(texts)) or encode(texts, *a, **k))
+    again = embedder.encode_queries(["How do I reset my password?", "a question never asked before"])
+    assert calls == [["a question never asked before"]]  # only the new text reached the model
+    assert np.array_equal(again[0], first[1]) and again.shape == (2, embedder.dimension)
+    again[0] += 1  # the caller's array is its own: the cached vector is unchanged
+    assert np.array_equal(embedder.encode_queries(["How do I reset my password?"])[0], first[1])
