@@ -58,6 +58,7 @@ def index(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from app.retrieval import ChunkerParams, CorpusError, ModelNotFound, build_index, load_embedder
+    from app.services import ranking_profile
 
     settings = _settings(corpus_dir=corpus, index_dir=index_dir)
     params = ChunkerParams(settings.chunk_size, settings.chunk_overlap)
@@ -71,7 +72,7 @@ def index(
                 lambda: load_embedder(settings.embedding_model, threads=settings.torch_threads,
                                       companion=settings.companion_model), params, full=full,
                 on_start=lambda n: progress.update(task, total=n),
-                on_chunks_embedded=lambda n: progress.advance(task, n),
+                on_chunks_embedded=lambda n: progress.advance(task, n), profile=ranking_profile(settings),
             )
     except (CorpusError, ModelNotFound) as e:
         _fail(str(e))

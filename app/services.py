@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.chat.confidence import Calibration
 from app.chat.intents import IntentClassifier
 from app.chat.service import ChatService
 from app.chat.store import ConversationStore
@@ -32,6 +34,7 @@ from app.retrieval import (
     build_index,
     load_embedder,
 )
+from app.retrieval.profile import Expected
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +61,7 @@ class Services:
         embedder = self.embedder
         params = ChunkerParams(self.settings.chunk_size, self.settings.chunk_overlap)
         report = build_index(self.settings.corpus_dir, self.settings.index_dir, embedder.path, lambda: embedder,
-                             params, full=full)
+                             params, full=full, profile=ranking_profile(self.settings))
         self.store.load_now()
         return report.build_id
 
@@ -76,7 +79,24 @@ class Services:
             index = self.searcher.index()
         except IndexNotFound as e:
             return False, str(e)
-        return True, f"build {index.build_id}, {len(index.chunks)} chunks"
+        warnings = "".join(f"; warning: {w}" for w in self.store.warnings)
+        return True, f"build {index.build_id}, {len(index.chunks)} chunks{warnings}"
+
+
+def ranking_profile(settings: Settings) -> dict[str, Any]:
+    """What this server ranks and decides with; recorded in each build it makes (app/retrieval/profile.py)."""
+    weights = FusionWeights(settings.sentence_weight, settings.companion_weight, settings.bm25_weight,
+                            settings.bm25_cross_weight, settings.heading_weight, settings.follow_up_weight)
+    return {
+        "fusion": asdict(weights), "retrieve_k": settings.retrieve_k,
+        "language_debias": settings.dense_language_debias, "companion": settings.companion_model,
+        "reranker": str(settings.reranker_model or ""), "calibration": asdict(Calibration()),
+        "thresholds": {"answer": settings.answer_threshold, "offer_human": settings.offer_human_threshold},
+    }
+
+
+def fusion_weights(settings: Settings) -> FusionWeights:
+    return FusionWeights(**ranking_profile(settings)["fusion"])
 
 
 def _similarity(embedder: Embedder | None) -> Callable[[str, str], float] | None:
@@ -104,14 +124,13 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
             log.error(model_error)
     if embedder is not None:  # the first encode pays torch's warm-up; do it before the first user does
         embedder.encode_queries(["¿Cómo restablezco mi contraseña?", "How do I reset my password?"])
-    store = IndexStore(settings.index_dir, check_seconds=settings.index_check_seconds)
+    expected = Expected(embedder.model_id, embedder.companion_id, ranking_profile(settings)) if embedder else None
+    store = IndexStore(settings.index_dir, check_seconds=settings.index_check_seconds, expected=expected)
     searcher = None
     if embedder is not None:
         reranker = CrossEncoderReranker(settings.reranker_model) if settings.reranker_model else None
-        weights = FusionWeights(settings.sentence_weight, settings.companion_weight, settings.bm25_weight,
-                                settings.bm25_cross_weight, settings.heading_weight, settings.follow_up_weight)
         searcher = HybridSearcher(store, embedder, reranker=reranker, retrieve_k=settings.retrieve_k,
-                                  weights=weights, language_debias=settings.dense_language_debias)
+                                  weights=fusion_weights(settings), language_debias=settings.dense_language_debias)
     tickets = TicketService(settings, sessions)
     intents = IntentClassifier.train(embedder, cache_dir=settings.cache_dir) if embedder is not None else None
     chat = ChatService(settings, ConversationStore(sessions), searcher,

@@ -27,10 +27,12 @@ def embedder():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def sample_index(tmp_path_factory, embedder) -> Path:  # type: ignore[no-untyped-def]
     """The sample corpus indexed once with the real model; tests must not modify it."""
+    from app.config import Settings
     from app.retrieval import build_index
+    from app.services import ranking_profile
 
     index_dir = tmp_path_factory.mktemp("sample-index")
-    build_index(CORPUS, index_dir, embedder.path, lambda: embedder)
+    build_index(CORPUS, index_dir, embedder.path, lambda: embedder, profile=ranking_profile(Settings()))
     return index_dir
 
 

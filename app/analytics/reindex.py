@@ -18,7 +18,7 @@ from typing import Any
 
 from app.errors import NotFound
 from app.retrieval import BuildReport, ChunkerParams, CorpusError, build_index
-from app.services import Services
+from app.services import Services, ranking_profile
 
 log = logging.getLogger(__name__)
 KEEP_JOBS = 20
@@ -91,7 +91,8 @@ class ReindexJobs:
                 raise RuntimeError(services.model_error or "the embedding model is not loaded")
             report = self.build(settings.corpus_dir, settings.index_dir, embedder.path, lambda: embedder,
                                 ChunkerParams(settings.chunk_size, settings.chunk_overlap), full=job.full,
-                                on_start=on_start, on_chunks_embedded=on_chunks_embedded)
+                                on_start=on_start, on_chunks_embedded=on_chunks_embedded,
+                                profile=ranking_profile(settings))
             job.build_id = report.build_id
             job.report = {"documents": report.documents, "chunks": report.chunks,
                           "embedded_documents": report.embedded_documents,

@@ -32,6 +32,7 @@ from app.retrieval.documents import EVERYONE, Chunk
 from app.retrieval.embeddings import Embedder, fingerprint
 from app.retrieval.language import Vocabulary
 from app.retrieval.loaders import LoadError, iter_corpus_files, load_document
+from app.retrieval.profile import FORMAT_VERSION, Expected, check
 from app.retrieval.text import tokenize
 from app.retrieval.vectors import ChunkVectors, embed_chunks, embed_headings, sentence_max
 
@@ -92,14 +93,16 @@ def build_index(
     full: bool = False,
     on_start: Callable[[int], None] | None = None,
     on_chunks_embedded: Callable[[int], None] | None = None,
+    profile: dict[str, Any] | None = None,
 ) -> BuildReport:
-    """Build a new index build; one build at a time per index folder, across processes (a file lock)."""
+    """Build a new index build; one build at a time per index folder, across processes (a file lock).
+    `profile`: the builder's ranking profile, recorded in the manifest (app/retrieval/profile.py)."""
     from filelock import FileLock
 
     Path(index_dir).mkdir(parents=True, exist_ok=True)
     with FileLock(str(Path(index_dir) / ".build.lock")):
         return _build_index(corpus_dir, index_dir, model_path, get_embedder, params, full=full,
-                            on_start=on_start, on_chunks_embedded=on_chunks_embedded)
+                            on_start=on_start, on_chunks_embedded=on_chunks_embedded, profile=profile)
 
 
 def _build_index(
@@ -112,6 +115,7 @@ def _build_index(
     full: bool = False,
     on_start: Callable[[int], None] | None = None,
     on_chunks_embedded: Callable[[int], None] | None = None,
+    profile: dict[str, Any] | None = None,
 ) -> BuildReport:
     started = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
@@ -189,6 +193,7 @@ def _build_index(
     report.documents, report.chunks = len(docs), len(chunks)
     report.seconds = round(time.perf_counter() - started, 3)
     manifest = {
+        "format": FORMAT_VERSION,
         "build_id": build_id,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "corpus_dir": str(corpus_dir.resolve()),
@@ -209,6 +214,8 @@ def _build_index(
         "documents": {d.doc_id: d.meta() for d in docs},
         "errors": errors,
     }
+    if profile is not None:
+        manifest["ranking_profile"] = profile
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
     _write_atomic(index_dir / CURRENT, build_id)
     _prune(index_dir, keep=build_id)
@@ -393,9 +400,11 @@ class LoadedIndex:
 class IndexStore:
     """Holds the current build; notices a new index/CURRENT and swaps it in without blocking requests."""
 
-    def __init__(self, index_dir: Path, *, check_seconds: float = 1.0) -> None:
+    def __init__(self, index_dir: Path, *, check_seconds: float = 1.0, expected: Expected | None = None) -> None:
         self.index_dir = Path(index_dir)
         self.check_seconds = check_seconds
+        self.expected = expected  # what this server is; a build it can't use is refused (app/retrieval/profile.py)
+        self.warnings: list[str] = []  # how the build being served differs from what this server would build
         self._current: LoadedIndex | None = None
         self._lock = threading.Lock()
         self._loading = False
@@ -408,14 +417,23 @@ class IndexStore:
             self.last_error = f"no index in {self.index_dir} (run `ayuda index`)"
             return None
         try:
+            manifest = json.loads((build / "manifest.json").read_text())
+            compatibility = check(manifest, self.expected) if self.expected is not None else None
+            if compatibility is not None and compatibility.errors:  # keep serving the build we have
+                self.last_error = compatibility.errors[0]
+                log.error(self.last_error)
+                return self._current
             loaded = LoadedIndex.load(build)
             _ = loaded.vocabulary  # built here, off the request path
         except Exception as e:  # keep serving the old build when a new one is unreadable
             self.last_error = f"index build {build.name} could not be loaded: {e}"
             log.error(self.last_error)
             return self._current
+        for warning in compatibility.warnings if compatibility is not None else []:
+            log.warning(warning)
         with self._lock:
             self._current, self.last_error = loaded, None
+            self.warnings = compatibility.warnings if compatibility is not None else []
         log.info("serving index build %s (%d chunks)", loaded.build_id, len(loaded.chunks))
         return loaded
 

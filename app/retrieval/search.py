@@ -19,6 +19,7 @@ from app.retrieval.documents import Hit
 from app.retrieval.embeddings import Embedder
 from app.retrieval.index import IndexNotFound, IndexStore, LoadedIndex
 from app.retrieval.language import detect_language
+from app.retrieval.profile import Expected, check
 from app.retrieval.rerank import Reranker
 from app.retrieval.text import query_tokens
 from app.retrieval.vectors import SENTENCE_BREAK, sentences
@@ -86,9 +87,9 @@ class HybridSearcher:
         index = self.store.get()
         if index is None:
             raise IndexNotFound(self.store.last_error or "no index loaded")
-        if index.model_id != self.embedder.model_id:
-            raise IndexNotFound(f"index build {index.build_id} was made with {index.model_id}, but this server "
-                                f"uses {self.embedder.model_id}; run `ayuda index --full`")
+        problems = check(index.manifest, Expected(self.embedder.model_id))
+        if problems.errors:
+            raise IndexNotFound(problems.errors[0])
         return index
 
     def detect_language(self, text: str) -> tuple[str, float]:

@@ -94,7 +94,7 @@ def test_one_reindex_at_a_time(tmp_path, index_copy, embedder):
     release = threading.Event()
 
     def slow_build(corpus_dir, index_dir, model_path, get_embedder, params, *, full, on_start,  # type: ignore[no-untyped-def]
-                   on_chunks_embedded):
+                   on_chunks_embedded, profile):
         on_start(10)
         on_chunks_embedded(4)
         assert release.wait(30)
