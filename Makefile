@@ -33,6 +33,7 @@ run: models
 
 test: models
 	$(BIN)/ruff check app tests bench
+	$(BIN)/mypy app
 	$(BIN)/python -m pytest -q
 
 # Quality gate: golden set vs eval/baseline.json (exit 1 when a metric drops more than the tolerance).
@@ -46,6 +47,7 @@ lint: install
 bench: models
 	$(BIN)/python bench/index_build.py
 	$(BIN)/python bench/chat_latency.py
+	$(BIN)/python bench/retrieval_scale.py
 
 clean:
 	rm -rf index ayuda.db* .pytest_cache

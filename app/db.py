@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -71,3 +72,8 @@ def ping(engine: Engine) -> bool:
         return True
     except Exception:
         return False
+
+
+def rowcount(result: Any) -> int:
+    """Rows an UPDATE or DELETE touched (`Session.execute` is typed as returning a plain Result)."""
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -15,7 +15,7 @@ from app.chat.composer import Composer, ExtractiveComposer, snippet
 from app.chat.models import Message
 from app.config import Settings
 from app.db import session_scope
-from app.escalation.models import Ticket
+from app.escalation.models import Ticket, now
 from app.escalation.service import TicketService, aware
 from app.escalation.sla import sla_hours
 from app.escalation.texts import tt, when
@@ -148,6 +148,6 @@ class EscalationFlow:
 
     def _next_steps(self, ticket: Ticket, language: str) -> str:
         first, _ = sla_hours(self.settings, ticket.queue, ticket.priority)
-        due = when(aware(ticket.first_response_due), language, self.settings.business_timezone)
+        due = when(aware(ticket.first_response_due) or now(), language, self.settings.business_timezone)
         key = "next_steps_confidential" if ticket.confidential else "next_steps"
         return tt(language, key, queue=self.settings.queues[ticket.queue].name, due=due, hours=f"{first:g}")

@@ -22,7 +22,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.db import session_scope
+from app.db import rowcount, session_scope
 from app.escalation.models import OutboxMessage, Ticket, now
 from app.privacy.mask import mask_text
 
@@ -107,10 +107,10 @@ class OutboxWorker:
             ).order_by(OutboxMessage.created_at).limit(limit)).all()
         for row_id in due:
             with session_scope(self.sessions) as s:  # claim: push next_attempt_at forward by a lease
-                claimed = s.execute(update(OutboxMessage).where(
+                claimed = rowcount(s.execute(update(OutboxMessage).where(
                     OutboxMessage.id == row_id, OutboxMessage.status == "pending",
                     OutboxMessage.next_attempt_at <= now(),
-                ).values(next_attempt_at=now() + self.LEASE)).rowcount
+                ).values(next_attempt_at=now() + self.LEASE)))
                 row = s.get(OutboxMessage, row_id) if claimed else None
                 if row is not None:
                     s.expunge(row)
@@ -142,8 +142,8 @@ class OutboxWorker:
 
     def retry_failed(self) -> int:
         with session_scope(self.sessions) as s:
-            return int(s.execute(update(OutboxMessage).where(OutboxMessage.status == "failed").values(
-                status="pending", attempts=0, next_attempt_at=now())).rowcount or 0)
+            return rowcount(s.execute(update(OutboxMessage).where(OutboxMessage.status == "failed").values(
+                status="pending", attempts=0, next_attempt_at=now())))
 
     def start(self, also: list[Any] | None = None) -> None:
         """Run in a background thread; `also` are callables run each cycle (e.g. the SLA check)."""

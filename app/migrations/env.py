@@ -6,6 +6,8 @@ from app.db import Base
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")
+if not url:
+    raise SystemExit("alembic: sqlalchemy.url is not set (app/db.py:alembic_config sets it from AYUDA_DATABASE_URL)")
 
 if context.is_offline_mode():
     context.configure(url=url, target_metadata=Base.metadata, literal_binds=True)

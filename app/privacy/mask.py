@@ -68,13 +68,18 @@ def _phones(text: str) -> str:
     return text
 
 
+def _masker(valid: Callable[[str], bool], label: str) -> Callable[[re.Match[str]], str]:
+    """Replaces a match by `label` when it is valid (a real IBAN, CPF…), else leaves it."""
+    return lambda m: label if valid(m.group(0)) else m.group(0)
+
+
 def mask(text: str | None) -> str | None:
     """`text` with every recognised piece of personal data replaced by its kind in brackets."""
     if not text:
         return text
     text = IBAN.sub(_iban, text)
     for pattern, valid, label in _RULES:
-        text = pattern.sub(lambda m, valid=valid, label=label: label if valid(m.group(0)) else m.group(0), text)
+        text = pattern.sub(_masker(valid, label), text)
     return _phones(text)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import String, cast, delete, or_, select
 from sqlalchemy.orm import Session
 
 from app.chat.models import Conversation
+from app.db import rowcount
 from app.escalation.models import OutboxMessage, Ticket, TicketEvent
 from app.escalation.service import aware
 from app.privacy.models import AuditEvent
@@ -83,7 +84,8 @@ def export_user(s: Session, user_id: str, actor: str) -> dict[str, Any]:
     and feedback. Nothing of another user (internal agent notes are left out, as in the employee's ticket view)."""
     convs = s.scalars(select(Conversation).where(Conversation.user_id == user_id)
                       .order_by(Conversation.created_at)).all()
-    conversations, feedback = [], []
+    conversations: list[dict[str, Any]] = []
+    feedback: list[dict[str, Any]] = []
     for c in convs:
         messages = []
         for m in c.messages:
@@ -130,7 +132,7 @@ def erase_user(s: Session, user_id: str, actor: str) -> dict[str, Any]:
         e.actor = alias if e.actor == user_id else e.actor
         e.data = _replace(e.data or {}, user_id, alias)
         counts["mentions"] += 1
-    counts["mentions"] += s.execute(delete(OutboxMessage).where(OutboxMessage.recipient == user_id)).rowcount or 0
+    counts["mentions"] += rowcount(s.execute(delete(OutboxMessage).where(OutboxMessage.recipient == user_id)))
     for row in s.scalars(select(OutboxMessage).where(_mentions(OutboxMessage.payload, user_id))).all():
         row.payload = _replace(row.payload, user_id, alias)
         counts["mentions"] += 1

@@ -40,7 +40,7 @@ class Embedder:
         torch.set_num_threads(threads)
         self.path = path
         self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        self.dimension = int(self.model.get_embedding_dimension())
+        self.dimension = int(self.model.get_embedding_dimension() or 0)
         prompts = self.model.prompts or {}
         self._query_prompt = "query" if "query" in prompts else None
         self._passage_prompt = "passage" if "passage" in prompts else ("document" if "document" in prompts else None)

@@ -71,15 +71,15 @@ class ChunkVectors:
 
     def take(self, positions: Sequence[int]) -> ChunkVectors:
         """The vectors of some chunks, renumbered 0..len(positions)-1 in that order."""
-        positions = np.asarray(positions, dtype=np.int64)
+        at = np.asarray(positions, dtype=np.int64)
         renumber = np.full(len(self.chunks), -1, dtype=np.int64)
-        renumber[positions] = np.arange(len(positions))
+        renumber[at] = np.arange(len(at))
         new_owner = renumber[self.owners]
         keep = np.flatnonzero(new_owner >= 0)
         keep = keep[np.argsort(new_owner[keep], kind="stable")]  # in the order of `positions`
-        return ChunkVectors(self.chunks[positions], self.sentences[keep], new_owner[keep].astype(np.int32),
-                            None if self.companion is None else self.companion[positions],
-                            None if self.headings is None else self.headings[positions])
+        return ChunkVectors(self.chunks[at], self.sentences[keep], new_owner[keep].astype(np.int32),
+                            None if self.companion is None else self.companion[at],
+                            None if self.headings is None else self.headings[at])
 
     @staticmethod
     def concat(parts: Sequence[ChunkVectors], dimension: int) -> ChunkVectors:
@@ -91,8 +91,10 @@ class ChunkVectors:
             np.vstack([p.sentences for p in parts] or [np.zeros((0, dimension), "float32")]).astype("float32"),
             np.concatenate([p.owners + off for p, off in zip(parts, offsets, strict=False)] or
                            [np.zeros(0, np.int32)]).astype(np.int32),
-            np.vstack(comp).astype("float32") if parts and all(c is not None for c in comp) else None,  # type: ignore[misc]
-            np.vstack(heads).astype("float32") if parts and all(h is not None for h in heads) else None,  # type: ignore[misc]
+            np.vstack([c for c in comp if c is not None]).astype("float32")
+            if parts and all(c is not None for c in comp) else None,
+            np.vstack([h for h in heads if h is not None]).astype("float32")
+            if parts and all(h is not None for h in heads) else None,
         )
 
     def save(self, folder: Path) -> None:
@@ -120,7 +122,9 @@ def embed_chunks(chunks: Sequence[Chunk], embedder: Embedder, progress: Callable
                  group: int = 64) -> ChunkVectors:
     """All vectors of these chunks. Chunks go in groups, each with its sentences, so that `progress` (counted in
     chunks) advances while the sentences are embedded too, not only before."""
-    vectors, sents, owners = [], [], []
+    vectors: list[np.ndarray] = []
+    sents: list[np.ndarray] = []
+    owners: list[int] = []
     for start in range(0, len(chunks), group):
         part = chunks[start : start + group]
         vectors.append(embedder.encode_passages([c.embed_text() for c in part]))

@@ -81,7 +81,7 @@ def _auth_meta(request: Request, user: User | None) -> str:
     """<meta name="ayuda-auth"> tells the page's JavaScript the mode; outside dev mode also who is signed in
     (from the proxy or the session, never from the browser) and the session's CSRF token."""
     auth: Authenticator = request.app.state.auth
-    attrs = {"content": auth.mode}
+    attrs: dict[str, str] = {"content": auth.mode}
     if user is not None:
         claims = auth.session_claims(request) or {}
         attrs |= {"data-user": user.id, "data-groups": ",".join(sorted(user.groups)),
