@@ -96,6 +96,7 @@ def digest(exemplars: list[Exemplar]) -> str:
 
 
 _FEATURE_CACHE: dict[str, dict[str, np.ndarray]] = {}  # per model: text → feature vector
+_TRAINED: dict[tuple[Any, ...], tuple[Any, Any]] = {}  # (models, exemplars, settings) → (fitted model, vectorizer)
 
 
 def lexical_vectorizer() -> Any:
@@ -121,12 +122,16 @@ class IntentClassifier:
         from sklearn.linear_model import LogisticRegression
 
         exemplars = exemplars if exemplars is not None else load_exemplars()
-        texts = [e.text for e in exemplars]
-        dense = cached_features(embedder, texts, cache_dir)
-        vectorizer = lexical_vectorizer().fit(texts) if lexical else None
-        model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
-        model.fit(_join(dense, vectorizer, texts), [e.intent for e in exemplars])
-        return cls(embedder, model, vectorizer, thresholds)
+        key = (embedder.model_id, getattr(embedder, "companion_id", ""), digest(exemplars), c, lexical)
+        trained = _TRAINED.get(key)  # a process that builds its services again (tests, reloads) trains once
+        if trained is None:
+            texts = [e.text for e in exemplars]
+            dense = cached_features(embedder, texts, cache_dir)
+            vectorizer = lexical_vectorizer().fit(texts) if lexical else None
+            model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
+            model.fit(_join(dense, vectorizer, texts), [e.intent for e in exemplars])
+            trained = _TRAINED[key] = (model, vectorizer)
+        return cls(embedder, trained[0], trained[1], thresholds)
 
     def features(self, texts: list[str], query_vectors: np.ndarray | None = None) -> np.ndarray:
         return features(self.embedder, texts, query_vectors)
