@@ -31,6 +31,9 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+_fold_word = lru_cache(maxsize=1 << 18)(fold)  # a corpus repeats its words: fold each distinct one once
+
+
 @lru_cache(maxsize=8)
 def _stemmer(language: str) -> Stemmer.Stemmer:
     return Stemmer.Stemmer(_STEMMERS.get(language, "english"))
@@ -38,7 +41,7 @@ def _stemmer(language: str) -> Stemmer.Stemmer:
 
 def tokenize(text: str, language: str = "en") -> list[str]:
     """Content tokens, accent-folded and stemmed with the given language's stemmer."""
-    words = [fold(w) for w in _WORD.findall(text)]
+    words = [_fold_word(w) for w in _WORD.findall(text)]
     words = [w for w in words if w not in _ALL_STOP and (len(w) > 1 or w.isdigit())]
     return _stemmer(language).stemWords(words)
 
