@@ -15,12 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from app.retrieval.text import fold
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +106,6 @@ def lexical_vectorizer() -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2, preprocessor=fold)
-
-
-def fold(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
 
 
 class IntentClassifier:

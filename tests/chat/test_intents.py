@@ -19,7 +19,8 @@ def test_every_intent_has_enough_exemplars_in_every_language_plus_hard_negatives
 
 
 def test_the_classifier_reads_character_n_grams_of_accent_folded_text():
-    from app.chat.intents import fold, lexical_vectorizer
+    from app.chat.intents import lexical_vectorizer
+    from app.retrieval.text import fold
 
     assert fold("Ninguém ligaria se eu MORRESSE") == "ninguem ligaria se eu morresse"
     vectorizer = lexical_vectorizer().fit(["crachá esquecido", "cracha esquecido", "outra coisa"])
