@@ -85,10 +85,8 @@ class Services:
 
 def ranking_profile(settings: Settings) -> dict[str, Any]:
     """What this server ranks and decides with; recorded in each build it makes (app/retrieval/profile.py)."""
-    weights = FusionWeights(settings.sentence_weight, settings.companion_weight, settings.bm25_weight,
-                            settings.bm25_cross_weight, settings.heading_weight, settings.follow_up_weight)
     return {
-        "fusion": asdict(weights), "retrieve_k": settings.retrieve_k,
+        "fusion": asdict(fusion_weights(settings)), "retrieve_k": settings.retrieve_k,
         "language_debias": settings.dense_language_debias, "companion": settings.companion_model,
         "reranker": str(settings.reranker_model or ""), "calibration": asdict(Calibration()),
         "thresholds": {"answer": settings.answer_threshold, "offer_human": settings.offer_human_threshold},
@@ -96,7 +94,8 @@ def ranking_profile(settings: Settings) -> dict[str, Any]:
 
 
 def fusion_weights(settings: Settings) -> FusionWeights:
-    return FusionWeights(**ranking_profile(settings)["fusion"])
+    return FusionWeights(settings.sentence_weight, settings.companion_weight, settings.bm25_weight,
+                         settings.bm25_cross_weight, settings.heading_weight, settings.follow_up_weight)
 
 
 def _similarity(embedder: Embedder | None) -> Callable[[str, str], float] | None:

@@ -75,33 +75,12 @@ class RunResult:
         return flat
 
 
-class _RepeatQueryEmbedder:
-    """The embedder, except that a query encoded twice in a row (the pipeline's search, then the deeper ranking
-    of the same text) is encoded once. Forgotten before each question, so the pipeline's latency stays real."""
-
-    def __init__(self, embedder: Embedder) -> None:
-        self._embedder = embedder
-        self._last: tuple[tuple[str, ...], np.ndarray] | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._embedder, name)
-
-    def encode_queries(self, texts: list[str]) -> np.ndarray:
-        if self._last is None or self._last[0] != tuple(texts):
-            self._last = (tuple(texts), self._embedder.encode_queries(texts))
-        return self._last[1]
-
-    def forget(self) -> None:
-        self._last = None
-
-
 class FixedModeSearcher(HybridSearcher):
     """The configured searcher with the retrieval mode and reranking fixed by an ablation; remembers the last
     search text the chat pipeline asked for, so the retrieval metrics rank exactly what the pipeline searched."""
 
     def __init__(self, base: HybridSearcher, store: IndexStore, ablation: Ablation) -> None:
-        self.queries = _RepeatQueryEmbedder(base.embedder)
-        super().__init__(store, self.queries, reranker=base.reranker if ablation.rerank else None,  # type: ignore[arg-type]
+        super().__init__(store, base.embedder, reranker=base.reranker if ablation.rerank else None,
                          retrieve_k=base.retrieve_k, weights=base.weights, language_debias=base.language_debias)
         self.ablation = ablation
         self.last_query: str | None = None
@@ -169,7 +148,7 @@ def ask(chat: ChatService, searcher: FixedModeSearcher, item: EvalItem, index: L
     query = chat._contextualize(item.question, history)
     gold = gold_groups(item, index)
     searcher.last_query = searcher.last_follow_up = None
-    searcher.queries.forget()
+    searcher.embedder.forget_queries()  # timed as a new question; its own repeats (the ranking below) are cached
     draft: Draft | None = None
     started = time.perf_counter()
     search_text, follow_up = query, (item.question if query != item.question else None)

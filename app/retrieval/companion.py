@@ -47,6 +47,9 @@ class CompanionEncoder:
         """Like `encode`, for questions: recent texts' vectors come from a cache."""
         return self._queries.encode(texts, self.encode)
 
+    def forget_queries(self) -> None:
+        self._queries.clear()
+
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 512), dtype="float32")

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 EVERYONE = "everyone"
+
+
+def visible(audience: Collection[str], groups: AbstractSet[str]) -> bool:
+    """Who may read a document: everyone, or members of a group in its audience."""
+    return EVERYONE in audience or not groups.isdisjoint(audience)
 
 
 @dataclass
@@ -51,7 +58,7 @@ class Chunk:
         return f"{head}\n{self.text}"
 
     def visible_to(self, groups: set[str]) -> bool:
-        return EVERYONE in self.audience or bool(groups.intersection(self.audience))
+        return visible(self.audience, groups)
 
     def link(self) -> str:
         return f"{self.url}#{self.anchor}" if self.url and self.anchor else self.url

@@ -63,6 +63,13 @@ class Embedder:
         """Query vectors; recent texts' vectors come from a cache (app/retrieval/querycache.py)."""
         return self._queries.encode(texts, lambda missing: self._encode(missing, self._query_prompt, batch_size=32))
 
+    def forget_queries(self) -> None:
+        """Empty the query-vector caches (this encoder's and the companion's): the evaluation times each question
+        as if it were new."""
+        self._queries.clear()
+        if self.companion is not None:
+            self.companion.forget_queries()
+
     def encode_passages(self, texts: list[str], *, batch_size: int = 16, progress=None) -> np.ndarray:  # type: ignore[no-untyped-def]
         """Encode in length-sorted groups (less padding), reporting progress per group."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))

@@ -28,7 +28,7 @@ import faiss
 import numpy as np
 
 from app.retrieval.chunking import ChunkerParams, chunk_document, join_chunks
-from app.retrieval.documents import EVERYONE, Chunk
+from app.retrieval.documents import Chunk, visible
 from app.retrieval.embeddings import Embedder, fingerprint
 from app.retrieval.language import Vocabulary
 from app.retrieval.loaders import LoadError, iter_corpus_files, load_document
@@ -324,7 +324,7 @@ class LoadedIndex:
         key = frozenset(groups)
         mask = self._masks.get(key)
         if mask is None:
-            allowed = np.array([EVERYONE in a or bool(key.intersection(a)) for a in self._audiences], dtype=bool)
+            allowed = np.array([visible(a, key) for a in self._audiences], dtype=bool)
             mask = allowed[self._audience_of] if len(self._audiences) else np.zeros(len(self.chunks), dtype=bool)
             mask.setflags(write=False)
             if len(self._masks) >= 1024:  # group sets are few; a flood of distinct ones must not grow memory

@@ -18,6 +18,10 @@ class QueryCache:
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+
     def encode(self, texts: list[str], encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
         """The vectors of `texts` (a new array the caller may change); `encode` runs on the unseen ones only."""
         with self._lock:

@@ -82,14 +82,17 @@ class HybridSearcher:
         self.retrieve_k, self.weights = retrieve_k, weights
         self.language_debias = language_debias  # centre each encoder's scores per chunk language
         self._warned_build = ""
+        self._usable_build = ""  # the last build `check` found this server can use
 
     def index(self) -> LoadedIndex:
         index = self.store.get()
         if index is None:
             raise IndexNotFound(self.store.last_error or "no index loaded")
-        problems = check(index.manifest, Expected(self.embedder.model_id))
-        if problems.errors:
-            raise IndexNotFound(problems.errors[0])
+        if index.build_id != self._usable_build:  # checked once per build, not on every search
+            problems = check(index.manifest, Expected(self.embedder.model_id))
+            if problems.errors:
+                raise IndexNotFound(problems.errors[0])
+            self._usable_build = index.build_id
         return index
 
     def detect_language(self, text: str) -> tuple[str, float]:

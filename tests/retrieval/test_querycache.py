@@ -18,3 +18,6 @@ def test_only_unseen_texts_are_encoded_and_the_least_recent_is_dropped_first():
     cache.encode(["a", "bb"], encode)
     assert calls == [["a", "bb"], ["ccc"], ["bb"]]
     assert cache.encode([], encode).shape == (0, 2)
+    cache.clear()  # the evaluation times each question as new
+    cache.encode(["a"], encode)
+    assert calls[-1] == ["a"]
