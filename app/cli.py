@@ -192,6 +192,10 @@ def eval_(
     split: Annotated[str | None, typer.Option(
         "--split", help="Golden set: only `dev` (tune on it) or only `test` (report only). Default: both, "
                         "reported apart.")] = None,
+    composer: Annotated[str, typer.Option(
+        "--composer", help="extractive (the default and the baseline) | llm: answers written by AYUDA_LLM_* "
+                           "beside the extractive ones (guard pass rate, fact recall, language, latency; a judge "
+                           "with AYUDA_EVAL_JUDGE_*). Reported, not gated.")] = "extractive",
 ) -> None:
     """Score retrieval, answers and escalation on the golden set or a public benchmark; gate on the baseline.
 
@@ -211,8 +215,10 @@ def eval_(
         raise typer.BadParameter(f"choose one of {', '.join(BENCHMARKS)}", param_hint="--benchmark")
     if split not in (None, "dev", "test"):
         raise typer.BadParameter("choose dev or test", param_hint="--split")
+    if composer not in ("extractive", "llm"):
+        raise typer.BadParameter("choose extractive or llm", param_hint="--composer")
     cmd = EvalCommand(benchmark, golden, json_file, ablations, baseline, update_baseline, tolerance, limit,
-                      split=split)
+                      split=split, composer=composer)
     raise typer.Exit(execute(cmd, _settings(), out, err))
 
 

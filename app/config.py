@@ -193,6 +193,25 @@ class Settings(BaseSettings):
     max_chat_queue: int = Field(16, ge=0, description="Chat turns waiting or running in one process before new "
                                 "ones are shed with 503 + Retry-After and /readyz says overloaded (0: never shed).")
 
+    # The company's own LLM (OpenAI-compatible chat completions): README.md "Generated answers". Unset: extractive.
+    llm_base_url: str = Field("", description="e.g. http://vllm.internal:8000/v1 (vLLM, llama.cpp server, Ollama, "
+                              "Azure OpenAI or any OpenAI-compatible API); '' = quote the documents only.")
+    llm_model: str = Field("", description="The model name the endpoint serves.")
+    llm_api_key: str = Field("", description="Bearer key for the endpoint ('' for endpoints without one).")
+    llm_timeout_seconds: float = Field(20.0, gt=0, le=600, description="Whole-reply deadline; past it the "
+                                       "employee gets the quoted answer.")
+    llm_max_tokens: int = Field(400, ge=16, le=8192, description="Longest generated answer, in tokens.")
+    llm_passages: int = Field(4, ge=1, le=10, description="Passages (the best the user may see) sent to the LLM.")
+    llm_mask_pii: bool = Field(False, description="Mask personal data (emails, phones, IDs, IBANs, cards) in the "
+                               "question and conversation before they are sent to the LLM.")
+    llm_rewrite_follow_ups: bool = Field(True, description="With an LLM: rewrite a follow-up into a standalone "
+                                         "question before retrieval (else the rule joins it to the last one).")
+
+    eval_judge_base_url: str = Field("", description="`ayuda eval --composer llm`: an OpenAI-compatible endpoint "
+                                     "that judges whether each generated answer is faithful to its passages.")
+    eval_judge_model: str = Field("", description="The judge's model (default: AYUDA_LLM_MODEL).")
+    eval_judge_api_key: str = Field("", description="The judge's key (default: AYUDA_LLM_API_KEY).")
+
     @field_validator("chat_rate_per_user", "chat_rate_per_ip", "ticket_rate_per_user", "ticket_rate_per_ip")
     @classmethod
     def _rate(cls, v: str) -> str:
@@ -228,6 +247,21 @@ class Settings(BaseSettings):
         if set(self.sla_hours) != set(PRIORITIES):
             raise ValueError(f"sla_hours needs exactly the priorities {PRIORITIES}")
         return self
+
+    @model_validator(mode="after")
+    def _check_llm(self) -> Settings:
+        url = self.llm_base_url.strip()
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError(f"AYUDA_LLM_BASE_URL must be an http(s) URL such as http://vllm.internal:8000/v1, "
+                             f"not {url!r}")
+        if url and not self.llm_model.strip():
+            raise ValueError("AYUDA_LLM_MODEL is required when AYUDA_LLM_BASE_URL is set (the model the endpoint "
+                             "serves)")
+        return self
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_base_url.strip())
 
     @field_validator("offer_human_threshold")
     @classmethod

@@ -14,6 +14,10 @@ class Metrics:
                                  buckets=(0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2))
         self.tickets = Counter("ayuda_tickets_opened", "Tickets opened from the chat", ["queue"],
                                registry=self.registry)
+        self.llm_answers = Counter("ayuda_llm_answers", "What the LLM composer did: ok, not_found, guard_<check> "
+                                   "(the quoted answer was shown), error, timeout", ["result"], registry=self.registry)
+        self.llm_rewrites = Counter("ayuda_llm_rewrites", "Follow-up rewrites: ok, error (the rule was used), "
+                                    "skipped (confidential, safety or private)", ["result"], registry=self.registry)
         self.index_chunks = Gauge("ayuda_index_chunks", "Chunks in the served index build", registry=self.registry)
 
     def render(self) -> bytes:

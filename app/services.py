@@ -10,8 +10,10 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.chat.composer import ExtractiveComposer
 from app.chat.confidence import Calibration
 from app.chat.intents import IntentClassifier
+from app.chat.llm import LLMClient, LLMComposer, Rewriter
 from app.chat.service import ChatService
 from app.chat.store import ConversationStore
 from app.config import Settings
@@ -34,6 +36,7 @@ from app.retrieval import (
     build_index,
     load_embedder,
 )
+from app.retrieval.language import detect_language
 from app.retrieval.profile import Expected
 
 log = logging.getLogger(__name__)
@@ -108,6 +111,18 @@ def _similarity(embedder: Embedder | None) -> Callable[[str, str], float] | None
     return cosine
 
 
+def llm_parts(settings: Settings, searcher: HybridSearcher | None) -> tuple[LLMComposer | None, Rewriter | None]:
+    """The LLM composer and follow-up rewriter when AYUDA_LLM_BASE_URL is set; (None, None) = extractive only."""
+    client = LLMClient.from_settings(settings)
+    if client is None:
+        return None, None
+    log.info("answers are written by %s at %s (extractive floor, grounding guard)", settings.llm_model,
+             settings.llm_base_url)
+    composer = LLMComposer(client, ExtractiveComposer(), searcher.detect_language if searcher else detect_language,
+                           settings.llm_passages, settings.llm_mask_pii)
+    return composer, Rewriter(client, settings.llm_mask_pii)
+
+
 def build_services(settings: Settings, *, embedder: Embedder | None = None) -> Services:
     engine = make_engine(settings.database_url)
     if settings.auto_migrate:
@@ -132,9 +147,10 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
                                   weights=fusion_weights(settings), language_debias=settings.dense_language_debias)
     tickets = TicketService(settings, sessions)
     intents = IntentClassifier.train(embedder, cache_dir=settings.cache_dir) if embedder is not None else None
-    chat = ChatService(settings, ConversationStore(sessions), searcher,
+    composer, rewriter = llm_parts(settings, searcher)
+    chat = ChatService(settings, ConversationStore(sessions), searcher, composer=composer,
                        escalator=EscalationFlow(settings, sessions, tickets, similarity=_similarity(embedder)),
-                       intents=intents)
+                       intents=intents, rewriter=rewriter)
     services = Services(settings, engine, sessions, embedder, store, searcher, chat, tickets,
                         None, OutboxWorker(settings, sessions), model_error)  # type: ignore[arg-type]
     services.faq = FaqPublisher(settings, sessions, tickets, services.reindex)

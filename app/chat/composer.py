@@ -1,13 +1,14 @@
-"""Answer composers. The extractive composer quotes the best passages; an LLM composer can implement the
-same `Composer` protocol later. Both go through `finalize`, which guarantees citation integrity:
+"""Answer composers. The extractive composer quotes the best passages; the LLM composer (app/chat/llm.py) writes
+a short answer from them. Both go through `finalize`, which guarantees citation integrity:
 every [n] in the answer points to a listed citation and every listed citation is used.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from app.chat.quote import choose
 from app.chat.texts import language_name, t
@@ -38,10 +39,14 @@ class Citation:
 class Composed:
     answer: str
     citations: list[Citation]
+    llm: dict[str, Any] | None = None  # what the LLM composer did: {"result": ok | not_found | guard_* | error | timeout}
+
+
+Emit = Callable[[str, dict[str, Any]], None]  # a streaming turn's events: ("citations", {...}), ("token", {...})
 
 
 class Composer(Protocol):
-    def compose(self, question: str, language: str, hits: list[Hit]) -> Composed: ...
+    def compose(self, question: str, language: str, hits: list[Hit], emit: Emit | None = None) -> Composed: ...
 
 
 def snippet(text: str, limit: int = 220) -> str:
@@ -119,7 +124,7 @@ def extract(text: str, question_tokens: set[str], language: str, budget: int = 6
 class ExtractiveComposer:
     """Quotes the best passages verbatim, each followed by its [n]; interface text in the user's language."""
 
-    def compose(self, question: str, language: str, hits: list[Hit]) -> Composed:
+    def compose(self, question: str, language: str, hits: list[Hit], emit: Emit | None = None) -> Composed:
         passages = select_passages(hits)
         if not passages:
             return Composed("", [])

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import logging
+import queue
+import threading
+from collections.abc import Iterator
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
+from sse_starlette import EventSourceResponse, JSONServerSentEvent
 
 from app.chat.schemas import (
     ChatRequest,
@@ -16,12 +21,15 @@ from app.chat.schemas import (
 )
 from app.chat.service import TurnResult
 from app.deps import ChatDep, CurrentUser, ServicesDep
-from app.errors import ERROR_RESPONSES, NotReady
+from app.errors import ERROR_RESPONSES, AyudaError, NotReady
 from app.limits import ChatRateLimit
 from app.retrieval import IndexNotFound
 from app.retrieval.language import LANGUAGES
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["chat"], responses=ERROR_RESPONSES)
+IdempotencyKey = Annotated[str | None, Header(max_length=100, description="Retries with the same key get the same "
+                                              "answer and the same ticket.")]
 
 
 def to_response(result: TurnResult) -> ChatResponse:
@@ -38,20 +46,72 @@ def to_response(result: TurnResult) -> ChatResponse:
     )
 
 
+def count(metrics: Any, result: TurnResult) -> None:
+    metrics.turns.labels(result.outcome, result.language).inc()
+    if result.ticket:
+        metrics.tickets.labels(result.ticket["queue"]).inc()
+    if "compose" in result.llm:
+        metrics.llm_answers.labels(result.llm["compose"]).inc()
+    if "rewrite" in result.llm:
+        metrics.llm_rewrites.labels(result.llm["rewrite"]).inc()
+
+
 @router.post("/chat", response_model=ChatResponse, dependencies=[ChatRateLimit])
-def chat(
-    body: ChatRequest, user: CurrentUser, service: ChatDep, request: Request,
-    idempotency_key: Annotated[str | None, Header(max_length=100, description="Retries with the same key get "
-                                                  "the same answer and the same ticket.")] = None,
-) -> ChatResponse:
+def chat(body: ChatRequest, user: CurrentUser, service: ChatDep, request: Request,
+         idempotency_key: IdempotencyKey = None) -> ChatResponse:
     """Ask a question; get a cited answer in your language, a clarifying question, or an escalation (ticket)."""
     metrics = request.app.state.metrics
     with metrics.latency.time():
         result = service.turn(user, body.message, body.conversation_id, body.language, idempotency_key)
-    metrics.turns.labels(result.outcome, result.language).inc()
-    if result.ticket:
-        metrics.tickets.labels(result.ticket["queue"]).inc()
+    count(metrics, result)
     return to_response(result)
+
+
+_END = object()
+
+
+@router.post("/chat/stream", dependencies=[ChatRateLimit], response_class=EventSourceResponse,
+             responses={200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events: `citations` "
+                              "(the quoted draft's), `token` (generated text as it arrives, when an LLM is "
+                              "configured), then `final` (the object POST /api/v1/chat returns) or `error`."}})
+def chat_stream(body: ChatRequest, user: CurrentUser, service: ChatDep, request: Request,
+                idempotency_key: IdempotencyKey = None) -> EventSourceResponse:
+    """The same turn as POST /api/v1/chat, streamed. Errors found before the first event (bad input, conversation
+    not found, not ready) are plain JSON errors with their status, as on /chat. The turn runs to the end even if
+    the client goes away: the answer is stored, and a retry with the same idempotency key gets it."""
+    events: queue.Queue[Any] = queue.Queue()
+    metrics = request.app.state.metrics
+
+    def work() -> None:
+        try:
+            with metrics.latency.time():
+                result = service.turn(user, body.message, body.conversation_id, body.language, idempotency_key,
+                                      emit=lambda kind, data: events.put(JSONServerSentEvent(data, event=kind)))
+            count(metrics, result)
+            events.put(JSONServerSentEvent(to_response(result).model_dump(mode="json"), event="final"))
+        except AyudaError as e:
+            events.put(e)
+        except Exception:
+            log.exception("streamed chat turn failed")
+            events.put(AyudaError("the answer failed; retry with the same Idempotency-Key"))
+        finally:
+            events.put(_END)
+
+    threading.Thread(target=work, name="chat-stream", daemon=True).start()
+    first = events.get()
+    if isinstance(first, AyudaError):
+        raise first  # before anything was sent: a normal JSON error
+
+    def stream() -> Iterator[JSONServerSentEvent]:
+        item = first
+        while item is not _END:
+            if isinstance(item, AyudaError):
+                yield JSONServerSentEvent({"error": {"code": item.code, "message": item.message}}, event="error")
+            else:
+                yield item
+            item = events.get()
+
+    return EventSourceResponse(stream(), ping=10)
 
 
 @router.post("/messages/{message_id}/feedback", status_code=204)

@@ -9,10 +9,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from app.chat.composer import Citation, Composer, ExtractiveComposer, suggest
+from app.chat.composer import Citation, Composer, Emit, ExtractiveComposer, suggest
 from app.chat.confidence import ESCALATED, OFFER_HUMAN, Calibration, confidence, gate, signals
 from app.chat.idempotency import IdempotencyKeys, request_hash
 from app.chat.intents import SAFETY, IntentClassifier, IntentResult
+from app.chat.llm import Rewriter
 from app.chat.routing import backstop, is_follow_up, policy_query, smalltalk_kind
 from app.chat.store import ConversationStore
 from app.chat.texts import t
@@ -30,6 +31,7 @@ from app.validation import clean_text
 log = logging.getLogger(__name__)
 CLARIFY, SMALLTALK, NOT_READY = "clarify", "smalltalk", "not_ready"
 DECLINED, OFF_TOPIC = "declined", "off_topic"  # neither deflections nor escalations: no ticket
+CONFIDENTIAL_REASONS = ("sensitive", "crisis")  # the confidential lane: never sent to an LLM
 
 
 class Escalator(Protocol):
@@ -52,6 +54,7 @@ class TurnResult:
     reason: str | None = None  # low_confidence | no_results | human | sensitive | crisis | private_data | off_topic
     hits: list[Hit] = field(default_factory=list)
     ticket: dict[str, Any] | None = None
+    llm: dict[str, str] = field(default_factory=dict)  # {"compose": ok | guard_* | ..., "rewrite": ok | error}
 
 
 @dataclass
@@ -69,32 +72,36 @@ class Draft:
 class ChatService:
     def __init__(self, settings: Settings, store: ConversationStore, searcher: HybridSearcher | None,
                  composer: Composer | None = None, calibration: Calibration = Calibration(),
-                 escalator: Escalator | None = None, intents: IntentClassifier | None = None) -> None:
+                 escalator: Escalator | None = None, intents: IntentClassifier | None = None,
+                 rewriter: Rewriter | None = None) -> None:
         self.settings, self.store, self.searcher = settings, store, searcher
         self.intents = intents
         self.escalator = escalator
-        self.composer = composer or ExtractiveComposer()
+        self.extractive = ExtractiveComposer()
+        self.composer = composer or self.extractive
+        self.rewriter = rewriter
         self.calibration = calibration
         self.keys = IdempotencyKeys(store.sessions)
 
     def turn(self, user: User, message: str, conversation_id: str | None = None,
-             language: str | None = None, idempotency_key: str | None = None) -> TurnResult:
+             language: str | None = None, idempotency_key: str | None = None, emit: Emit | None = None) -> TurnResult:
         """One turn. Turns of one conversation run one after the other; with an idempotency key, a retried
-        (or concurrent duplicate) request gets the first request's answer and nothing new is stored."""
+        (or concurrent duplicate) request gets the first request's answer and nothing new is stored. `emit`
+        receives a streaming turn's early events (the draft's citations, the LLM's tokens)."""
         message = clean_text(message)  # the same cleaning and errors as the HTTP schema (app/validation.py)
         if not message:
             raise InvalidInput("message: must not be empty")
         if len(message) > self.settings.max_message_chars:
             raise InvalidInput(f"message: is too long ({self.settings.max_message_chars} characters at most)")
         if not idempotency_key:
-            return self._serialized(user, message, conversation_id, language, None)
+            return self._serialized(user, message, conversation_id, language, None, emit)
         done = self.keys.begin(user.id, idempotency_key, request_hash(message, conversation_id, language))
         if done is not None:  # a retried request: same answer, same ticket, nothing new
             reply = self.store.message(done.message_id or "")
             if reply is not None:
                 return self._result(done.conversation_id or reply.conversation_id, reply)
         try:
-            result = self._serialized(user, message, conversation_id, language, idempotency_key)
+            result = self._serialized(user, message, conversation_id, language, idempotency_key, emit)
         except BaseException:
             self.keys.release(user.id, idempotency_key)
             raise
@@ -102,22 +109,27 @@ class ChatService:
         return result
 
     def _serialized(self, user: User, message: str, conversation_id: str | None, language: str | None,
-                    idempotency_key: str | None) -> TurnResult:
+                    idempotency_key: str | None, emit: Emit | None = None) -> TurnResult:
         if not conversation_id:  # a new conversation: nobody else knows its id yet
-            return self._turn(user, message, None, language, idempotency_key)
+            return self._turn(user, message, None, language, idempotency_key, emit)
         with self.store.turn_lock(conversation_id):
-            return self._turn(user, message, conversation_id, language, idempotency_key)
+            return self._turn(user, message, conversation_id, language, idempotency_key, emit)
 
     def _turn(self, user: User, message: str, conversation_id: str | None, language: str | None,
-              idempotency_key: str | None) -> TurnResult:
+              idempotency_key: str | None, emit: Emit | None = None) -> TurnResult:
         history = self.store.history(conversation_id) if conversation_id else []
         lang = language or self._language(message, history, conversation_id)
         conv = self.store.get_or_create(user.id, conversation_id, lang)
         history = history if conversation_id else []
-        query = self._contextualize(message, history)
+        confidential = any((m.retrieval or {}).get("reason") in CONFIDENTIAL_REASONS for m in history)
+        rewritten, rewrite_result = self._rewrite(message, history, confidential)
+        query = rewritten or self._contextualize(message, history)
         question = self.store.add_message(conv.id, "user", message, lang, search_query=query,
                                           idempotency_key=idempotency_key)
-        draft = self.respond(user, message, query, lang)
+        draft = self.respond(user, message, query, lang, emit=emit, standalone=rewritten is not None,
+                             confidential=confidential)
+        if rewrite_result:
+            draft.retrieval["rewrite"] = {"result": rewrite_result, "query": rewritten}
         ticket = None
         if draft.outcome == ESCALATED and self.escalator is not None:
             escalated = self.escalator.escalate(user, conv.id, message, lang, draft.reason or "low_confidence",
@@ -134,8 +146,10 @@ class ChatService:
                                                                       draft.hits)},
         )
         log.info("turn %s outcome=%s confidence=%.2f", question.id, draft.outcome, draft.confidence)
+        llm = {k: v["result"] for k, v in (("compose", draft.retrieval.get("llm")),
+                                           ("rewrite", draft.retrieval.get("rewrite"))) if v}
         return TurnResult(conv.id, reply.id, draft.answer, lang, draft.citations, draft.confidence, draft.outcome,
-                          draft.next_steps, draft.reason, draft.hits, ticket)
+                          draft.next_steps, draft.reason, draft.hits, ticket, llm)
 
     @staticmethod
     def _result(conversation_id: str, reply: Any) -> TurnResult:
@@ -157,11 +171,15 @@ class ChatService:
             result = IntentResult(safety, result.probabilities.get(safety, 0.0), result.probabilities, safety)
         return result
 
-    def respond(self, user: User, message: str, query: str, lang: str) -> Draft:
-        """The answer to one message, without persistence (also used by the eval runner)."""
-        follow_up = message if query != message else None
+    def respond(self, user: User, message: str, query: str, lang: str, emit: Emit | None = None,
+                standalone: bool = False, confidential: bool = False) -> Draft:
+        """The answer to one message, without persistence (also used by the eval runner). `standalone`: `query`
+        is the LLM's rewrite of a follow-up, not the rule's join; `confidential`: the conversation is in the
+        confidential lane, so the LLM is not used."""
+        follow_up = message if query != message and not standalone else None
         vectors = self._query_vectors(query, follow_up)  # encoded once for the classifier and the search
-        intent = self.understand(message, query if follow_up else None, None if vectors is None else vectors[0])
+        intent = self.understand(message, query if query != message else None,
+                                 None if vectors is None else vectors[0])
         info = {"intent": intent.as_dict()}
         if intent.intent == "smalltalk" and smalltalk_kind(message) != "about":  # hello, thanks, bye
             return Draft(t(lang, smalltalk_kind(message)), SMALLTALK, 1.0, retrieval=info)
@@ -196,8 +214,8 @@ class ChatService:
         if intent.intent == "off_topic":
             return Draft(t(lang, "off_topic"), OFF_TOPIC, 0.0, reason="off_topic", retrieval=retrieval)
         if intent.intent == "sensitive":
-            composed = self.composer.compose(query, lang, hits[:1]) if score >= self.settings.offer_human_threshold \
-                else None
+            composed = self.extractive.compose(query, lang, hits[:1]) \
+                if score >= self.settings.offer_human_threshold else None
             answer = t(lang, "sensitive")
             cites: list[Citation] = []
             if composed and composed.citations:
@@ -224,7 +242,14 @@ class ChatService:
             suggested = suggest(lang, hits)
             return Draft(suggested.answer + "\n\n" + t(lang, "offer_human"), outcome, score, suggested.citations,
                          None, None, hits, retrieval)
-        composed = self.composer.compose(query, lang, hits)
+        composer = self.extractive if confidential else self.composer
+        composed = composer.compose(query, lang, hits, emit)
+        if composed.llm is not None:
+            retrieval["llm"] = composed.llm
+            if composed.llm["result"] == "not_found":  # the model read the passages: they don't answer
+                answer = t(lang, "not_found") + " " + t(lang, "not_found_reason", reason=t(lang, "reason_not_answered"))
+                return Draft(answer, ESCALATED, score, [], t(lang, "escalate_next"), "low_confidence", hits,
+                             retrieval)
         return Draft(composed.answer, outcome, score, composed.citations, None, None, hits, retrieval)
 
     def _query_vectors(self, query: str, follow_up: str | None) -> np.ndarray | None:
@@ -235,6 +260,21 @@ class ChatService:
         if getattr(self.intents.embedder, "model_id", None) != self.searcher.embedder.model_id:
             return None
         return self.searcher.embedder.encode_queries([query, follow_up] if follow_up else [query])
+
+    def _rewrite(self, message: str, history: list[Any], confidential: bool) -> tuple[str | None, str | None]:
+        """(standalone question, "ok") from the LLM for a message that follows earlier turns; (None, why) when it
+        is not asked (no LLM, first message, small talk, the confidential lane, a safety or private-data
+        message) or fails, and the rule of `_contextualize` decides."""
+        if self.rewriter is None or not self.settings.llm_rewrite_follow_ups \
+                or not any(m.role == "user" for m in history):
+            return None, None
+        if confidential or smalltalk_kind(message) != "about" or backstop(message):
+            return None, "skipped"
+        if self.understand(message).intent in (*SAFETY, "private_data"):  # never sent to the LLM
+            return None, "skipped"
+        turns = [(m.role, m.content) for m in history if m.role in ("user", "assistant") and m.content]
+        rewritten = self.rewriter.rewrite(turns, message)
+        return (rewritten, "ok") if rewritten else (None, "error")
 
     def _language(self, message: str, history: list[Any], conversation_id: str | None) -> str:
         lang, prob = self.searcher.detect_language(message) if self.searcher is not None else detect_language(message)

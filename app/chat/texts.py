@@ -34,6 +34,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "not_found_reason": "Reason: {reason}.",
         "reason_low_confidence": "the closest passages I found don't answer the question "
                                  "(confidence {confidence:.0%})",
+        "reason_not_answered": "I read the closest passages, and they don't answer this question",
         "reason_no_results": "nothing in the documents you can see matches the question",
         "escalate_next": "A person from the help desk can answer this. If I misunderstood, try rephrasing; "
                          "otherwise contact the help desk directly.",
@@ -81,6 +82,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "not_found_reason": "Motivo: {reason}.",
         "reason_low_confidence": "los fragmentos más parecidos que encontré no responden a la pregunta "
                                  "(confianza {confidence:.0%})",
+        "reason_not_answered": "he leído los fragmentos más parecidos y no responden a esta pregunta",
         "reason_no_results": "nada en los documentos que puedes ver coincide con la pregunta",
         "escalate_next": "Una persona del servicio de atención puede responderte. Si te he entendido mal, "
                          "reformula la pregunta; si no, contacta directamente con el servicio de atención.",
@@ -129,6 +131,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "not_found_reason": "Motivo: {reason}.",
         "reason_low_confidence": "os trechos mais próximos que encontrei não respondem à pergunta "
                                  "(confiança {confidence:.0%})",
+        "reason_not_answered": "li os trechos mais próximos e eles não respondem a esta pergunta",
         "reason_no_results": "nada nos documentos que você pode ver corresponde à pergunta",
         "escalate_next": "Uma pessoa do atendimento pode responder a isto. Se eu entendi mal, reformule a "
                          "pergunta; caso contrário, fale diretamente com o atendimento.",

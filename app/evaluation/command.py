@@ -31,13 +31,18 @@ class EvalCommand:
     limit: int | None = None
     reports_dir: Path = Path("eval/reports")
     split: str | None = None
+    composer: str = "extractive"
 
 
 def execute(cmd: EvalCommand, settings: Settings, out: Console, err: Console, embedder=None) -> int:  # type: ignore[no-untyped-def]
     from app.retrieval import CorpusError, ModelNotFound, load_embedder
 
     started = time.perf_counter()
-    options = RunOptions(cmd.benchmark, cmd.golden_dir, cmd.ablations, cmd.limit, split=cmd.split)
+    options = RunOptions(cmd.benchmark, cmd.golden_dir, cmd.ablations, cmd.limit, split=cmd.split,
+                         composer=cmd.composer)
+    if cmd.composer == "llm" and not settings.llm_enabled:
+        err.print("[bold red]Error:[/] --composer llm needs an endpoint: set AYUDA_LLM_BASE_URL and AYUDA_LLM_MODEL")
+        return 2
     try:
         bench = load_benchmark(options)  # before the model: bad data fails fast
         baseline.load(cmd.baseline)
@@ -71,6 +76,11 @@ def execute(cmd: EvalCommand, settings: Settings, out: Console, err: Console, em
     info = {"questions": result.meta["questions"], "fingerprint": result.meta["fingerprint"],
             "limit": result.meta["limit"], "embedding_model": result.meta["embedding_model"],
             "reranker": result.meta["reranker"]}
+    if cmd.composer == "llm":  # the baseline gates the extractive composer; an external model is reported only
+        written = report.write(result, None, cmd.reports_dir, cmd.json_file)
+        report.print_summary(out, result, None, written)
+        out.print(f"[dim]ayuda eval finished in {time.perf_counter() - started:.0f} s[/]")
+        return 0
     try:
         if cmd.update_baseline:
             baseline.update(cmd.baseline, cmd.benchmark, flat, info)

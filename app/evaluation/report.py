@@ -13,6 +13,7 @@ from rich.table import Table
 
 from app.evaluation import plots
 from app.evaluation.baseline import GateResult
+from app.evaluation.composers import rows as composer_rows
 from app.evaluation.judgment import intent_rows, judgment_rows
 from app.evaluation.runner import RunResult
 from app.evaluation.scoring import Record, Scored, answer_rate_sweep, operating_point
@@ -264,6 +265,9 @@ def markdown(result: RunResult, gate: GateResult | None, images: dict[str, Path]
     if meta.get("intents"):
         lines += ["## Intents (precision / recall (support))", "",
                   _md_table(["intent", *meta["intents"]], intent_rows(meta["intents"])), ""]
+    if (meta.get("llm") or {}).get("summary"):
+        lines += [f"## Composer: LLM ({meta['llm']['model']}) vs extractive (same questions and passages)", "",
+                  _md_table(["metric", "llm", "extractive"], composer_rows(meta["llm"]["summary"])), ""]
     lines += [f"## What failed ({result.primary})", *_failures(primary), ""]
     return "\n".join(lines)
 
@@ -328,6 +332,14 @@ def print_summary(console: Console, result: RunResult, gate: GateResult | None, 
         for col in ["intent", *result.meta["intents"]]:
             table.add_column(col, justify="left" if col == "intent" else "right")
         for row in intent_rows(result.meta["intents"]):
+            table.add_row(*row)
+        console.print(table)
+    if (result.meta.get("llm") or {}).get("summary"):
+        table = Table(title=f"composer: LLM ({result.meta['llm']['model']}) vs extractive, same questions and "
+                            f"passages", title_justify="left")
+        for col in ("metric", "llm", "extractive"):
+            table.add_column(col, justify="left" if col == "metric" else "right")
+        for row in composer_rows(result.meta["llm"]["summary"]):
             table.add_row(*row)
         console.print(table)
     for line in suggestion_text(primary, result.meta) + _fact_diagnosis(primary.records):

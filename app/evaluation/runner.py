@@ -19,8 +19,11 @@ from typing import Any
 import numpy as np
 
 from app.chat.composer import Citation
+from app.chat.llm import LLMClient
 from app.chat.service import ChatService, Draft
 from app.config import Settings
+from app.evaluation.composers import cited_passages, faithful, judge_client
+from app.evaluation.composers import summary as composer_summary
 from app.evaluation.datasets import Benchmark, EvalItem, fingerprint, golden, shared_benchmark, subsample
 from app.evaluation.judgment import heldout_intent_scores, intent_scores
 from app.evaluation.memindex import MemoryStore, build_memory_index, corpus_index
@@ -55,6 +58,7 @@ class RunOptions:
     limit: int | None = None
     max_confident_wrong: float = 0.03
     split: str | None = None  # golden set: only dev or only test (default: both, reported apart)
+    composer: str = "extractive"  # or "llm": the configured endpoint, compared with the extractive composer
 
 
 @dataclass
@@ -137,7 +141,7 @@ def _cited_meta(citations: list[Citation], index: LoadedIndex) -> list[tuple[str
 
 
 def ask(chat: ChatService, searcher: FixedModeSearcher, item: EvalItem, index: LoadedIndex, pipeline: bool,
-        versions: dict[str, set[str]]) -> Record:
+        versions: dict[str, set[str]], judge: LLMClient | None = None) -> Record:
     """One question through the pipeline (or only retrieval), as a Record."""
     user = User("eval@ayuda.local", frozenset(g.lower() for g in item.groups))
     history: list[_Turn] = []
@@ -145,7 +149,8 @@ def ask(chat: ChatService, searcher: FixedModeSearcher, item: EvalItem, index: L
         lang = chat._language(earlier, history, "eval" if history else None)  # type: ignore[arg-type]
         history.append(_Turn("user", chat._contextualize(earlier, history), lang, earlier))
     lang = chat._language(item.question, history, "eval" if history else None)  # type: ignore[arg-type]
-    query = chat._contextualize(item.question, history)
+    rewritten = chat._rewrite(item.question, history, False)[0] if pipeline and history else None
+    query = rewritten or chat._contextualize(item.question, history)
     gold = gold_groups(item, index)
     searcher.last_query = searcher.last_follow_up = None
     searcher.embedder.forget_queries()  # timed as a new question; its own repeats (the ranking below) are cached
@@ -153,7 +158,7 @@ def ask(chat: ChatService, searcher: FixedModeSearcher, item: EvalItem, index: L
     started = time.perf_counter()
     search_text, follow_up = query, (item.question if query != item.question else None)
     if pipeline:
-        draft = chat.respond(user, item.question, query, lang)
+        draft = chat.respond(user, item.question, query, lang, standalone=rewritten is not None)
         search_text, follow_up = searcher.last_query or query, searcher.last_follow_up
     latency = (time.perf_counter() - started) * 1000  # the pipeline's latency (retrieval only: the search's)
     ranking = searcher.search(search_text, language=lang, groups=user.visible_groups, k=RANK_CHUNKS,
@@ -178,9 +183,15 @@ def ask(chat: ChatService, searcher: FixedModeSearcher, item: EvalItem, index: L
                                     None) for fact in record.missing_facts()}
     record.gated = draft.reason in GATED_REASONS and draft.outcome in ("answered", "answered_offer_human",
                                                                       "escalated")
+    if "llm" in draft.retrieval:  # --composer llm: the quoted answer to the same passages, for comparison
+        record.composer = {"result": draft.retrieval["llm"]["result"], "ms": draft.retrieval["llm"]["ms"],
+                           "extractive": chat.extractive.compose(query, lang, draft.hits).answer}
+        if judge is not None and record.composer["result"] == "ok":
+            record.composer["faithful"] = faithful(judge, item.question,
+                                                   cited_passages(draft.hits, draft.citations), draft.answer)
     record.candidate_cited, record.candidate_answer = record.cited, draft.answer
     if record.gated and draft.outcome not in ANSWER_OUTCOMES:  # what it would have said above the threshold
-        composed = chat.composer.compose(query, lang, draft.hits)
+        composed = chat.extractive.compose(query, lang, draft.hits)
         record.candidate_cited = [c.doc_id for c in composed.citations]
         record.candidate_answer = composed.answer
     return record
@@ -220,14 +231,16 @@ def run(settings: Settings, embedder: Embedder, options: RunOptions,
             raise RuntimeError(store.last_error or "the evaluation index could not be loaded")
         index_seconds = time.perf_counter() - t0
         log(f"index: {how} — build {index.build_id}, {len(index.chunks)} chunks ({index_seconds:.1f} s)")
+        llm = {} if options.composer == "llm" else {"llm_base_url": ""}  # the baseline is the extractive composer
         services = build_services(settings.model_copy(update={
             "database_url": f"sqlite:///{Path(scratch) / 'eval.db'}", "index_dir": Path(scratch) / "unused-index",
-        }), embedder=embedder)
+            **llm}), embedder=embedder)
+        judge = judge_client(settings) if options.composer == "llm" else None
         assert services.searcher is not None
         warnings = _check_gold(bench, index)
         versions = language_versions(index)
         configs: dict[str, Scored] = {}
-        plan = configurations(options.ablations, services.searcher.reranker is not None)
+        plan = configurations(options.ablations and options.composer != "llm", services.searcher.reranker is not None)
         for ablation in plan:
             searcher = FixedModeSearcher(services.searcher, store, ablation)
             chat = copy.copy(services.chat)
@@ -235,7 +248,7 @@ def run(settings: Settings, embedder: Embedder, options: RunOptions,
             ask(chat, searcher, bench.items[0], index, bench.pipeline, versions)  # warm-up, not scored
             records, t1 = [], time.perf_counter()
             for i, item in enumerate(bench.items, start=1):
-                records.append(ask(chat, searcher, item, index, bench.pipeline, versions))
+                records.append(ask(chat, searcher, item, index, bench.pipeline, versions, judge))
                 if progress:
                     progress(ablation.name, i, len(bench.items))
             configs[ablation.name] = score(ablation.name, records, time.perf_counter() - t1,
@@ -246,6 +259,8 @@ def run(settings: Settings, embedder: Embedder, options: RunOptions,
             intents = {"held-out exemplars": heldout_intent_scores(embedder, settings.cache_dir)}
             intents |= {f"golden {s}": intent_scores([r for r in primary if r.split == s]) for s in ("dev", "test")
                         if any(r.split == s for r in primary)}
+        composer = composer_summary(configs[plan[-1].name].records, services.searcher.detect_language) \
+            if options.composer == "llm" else None
         services.engine.dispose()
     meta = {
         "benchmark": bench.name, "description": bench.description, "source": bench.source,
@@ -261,7 +276,8 @@ def run(settings: Settings, embedder: Embedder, options: RunOptions,
         "chunk_overlap": settings.chunk_overlap, "pipeline": bench.pipeline,
         "max_confident_wrong": options.max_confident_wrong,
         "seconds": round((dt.datetime.now(dt.UTC) - started).total_seconds(), 1),
-        "intents": intents,
+        "intents": intents, "composer": options.composer,
+        "llm": {"model": settings.llm_model, "summary": composer} if composer else None,
     }
     return RunResult(bench, configs, plan[-1].name, meta, warnings)
 

@@ -45,6 +45,7 @@ class Record:
     split: str = ""
     gold_sections: list[str] = field(default_factory=list)
     cited_sections: list[str] = field(default_factory=list)
+    composer: dict[str, Any] = field(default_factory=dict)  # --composer llm: result, ms, extractive answer, faithful
     intent: str = ""  # what the intent classifier said
 
     # --- per-question metrics ---
@@ -113,6 +114,8 @@ class Record:
                 out["missing_fact_chunk_rank"] = self.fact_ranks
             if with_answer:
                 out["answer"] = self.answer[:600]
+            if self.composer:
+                out["composer"] = self.composer | {"extractive": self.composer["extractive"][:600]}
         return out
 
 

@@ -119,3 +119,38 @@ def test_eval_scores_a_shared_benchmark_from_an_in_memory_index(workspace, embed
     abstention = report["configs"]["hybrid"]["abstention"]
     assert abstention["removed_questions"] == 1 and len(abstention["sweep"]) == 101
     assert not (workspace / "index").exists()  # nothing was written outside temporary folders and reports
+
+
+def test_eval_with_the_llm_composer_reports_it_beside_the_extractive_one(workspace, embedder):
+    """`ayuda eval --composer llm` against a real OpenAI-compatible server on loopback (echo answers, and a judge
+    at the same address): the composer table, not the baseline gate."""
+    from tests.support.fake_llm import FakeLLM
+
+    with FakeLLM() as fake:
+        settings = settings_for(workspace, embedder).model_copy(update={
+            "llm_base_url": fake.url, "llm_model": "fake-7b", "eval_judge_base_url": fake.url})
+        buffer = io.StringIO()
+        console = Console(file=buffer, width=200)
+        cmd = EvalCommand(golden_dir=workspace / "golden", baseline=workspace / "baseline.json",
+                          reports_dir=workspace / "reports", composer="llm", json_file=workspace / "llm.json")
+        code = execute(cmd, settings, console, console, embedder=embedder)
+        output = buffer.getvalue()
+        judged = [r for r in fake.requests if "faithful" in r["messages"][0]["content"]]
+        rewrites = [r for r in fake.requests if "standalone question" in r["messages"][0]["content"]]
+    assert code == 0, output
+    assert "composer: LLM (fake-7b) vs extractive" in output and "guard pass rate" in output
+    report = json.loads((workspace / "llm.json").read_text())
+    assert list(report["configs"]) == ["hybrid"] and not (workspace / "baseline.json").exists()
+    summary = report["meta"]["llm"]["summary"]
+    assert summary["questions"] >= 3 and summary["results"].get("ok", 0) >= 3, summary
+    assert summary["judge_faithfulness"] == 1.0 and summary["judged"] == len(judged) >= 3
+    assert summary["fact_recall"]["extractive"] is not None and summary["llm_ms"]["p50"] is not None
+    by_id = {r["id"]: r for r in report["configs"]["hybrid"]["records"]}
+    assert by_id["en-1"]["composer"]["result"] == "ok" and "[1]" in by_id["en-1"]["answer"]
+    assert len(rewrites) == 1 and by_id["en-3"]["query"] == "How many days of annual leave do I get? and for " \
+                                                            "part-time staff?"
+
+
+def test_eval_with_the_llm_composer_needs_an_endpoint(workspace, embedder):
+    code, output = run_eval(workspace, embedder, composer="llm")
+    assert code == 2 and "AYUDA_LLM_BASE_URL" in output
