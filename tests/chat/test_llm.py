@@ -255,3 +255,16 @@ def test_without_an_llm_nothing_changes(client):
         body = s.read().decode()
     assert "event: token" not in body and "event: final" in body
     assert "ayuda_llm_answers_total{" not in client.get("/metrics").text
+
+
+def test_only_passages_the_user_may_see_are_sent(app, fake):
+    question = "How do service desk agents verify a caller's identity before unlocking an account?"
+    app.post("/api/v1/chat", json={"message": question}, headers=ANA)
+    employee = [r for r in fake.chat_requests() if question in r["messages"][1]["content"]]
+    staff = app.post("/api/v1/chat", json={"message": question},
+                     headers={"X-Ayuda-User": "ivo@brightwave.example", "X-Ayuda-Groups": "it-staff"})
+    assert staff.status_code == 200
+    sent_to_staff = [r for r in fake.chat_requests() if question in r["messages"][1]["content"]][len(employee):]
+    assert all("Runbook: Account Unlock" not in r["messages"][1]["content"] for r in employee)
+    assert any("Runbook: Account Unlock" in r["messages"][1]["content"] for r in sent_to_staff), \
+        "the runbook is the best passage for IT staff (else this test proves nothing)"

@@ -54,6 +54,7 @@ def echo(body: dict[str, Any]) -> str:
 class FakeLLM:
     def __init__(self) -> None:
         self.script: list[Reply] = []
+        self.default = Reply()  # when the script is empty
         self.requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         fake = self
@@ -67,7 +68,7 @@ class FakeLLM:
                 body = json.loads(self.rfile.read(size) or b"{}")
                 with fake.lock:
                     fake.requests.append(body | {"_path": self.path, "_auth": self.headers.get("Authorization")})
-                    reply = fake.script.pop(0) if fake.script else Reply()
+                    reply = fake.script.pop(0) if fake.script else fake.default
                 if not self.path.endswith("/chat/completions"):
                     self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
                     return
