@@ -98,6 +98,22 @@ class ChatShedder:
             self.in_flight -= 1
 
 
+class ChatSlot:
+    """One admitted chat turn's place in the shedder. The middleware frees it when the response ends, unless
+    the route handed it to the thread that runs the turn (a stream whose client left: the turn goes on)."""
+
+    def __init__(self, shedder: ChatShedder) -> None:
+        self.shedder, self.handed_off, self._freed = shedder, False, False
+        self._lock = threading.Lock()
+
+    def release(self) -> None:
+        with self._lock:
+            if self._freed:
+                return
+            self._freed = True
+        self.shedder.leave()
+
+
 class LimitsMiddleware:
     """ASGI middleware: no NUL in the address (PostgreSQL can't take it in a parameter: it would be a 500), body
     size limit for every request, load shedding for chat turns."""
@@ -132,10 +148,13 @@ class LimitsMiddleware:
                               retry_after=5)
             await error_response(busy)(scope, receive, send)
             return
+        slot = ChatSlot(self.shedder)
+        scope.setdefault("state", {})["chat_slot"] = slot  # request.state.chat_slot
         try:
             await self.app(scope, replay, send)
         finally:
-            self.shedder.leave()
+            if not slot.handed_off:
+                slot.release()
 
     async def _read(self, receive: Receive) -> tuple[bytes | None, bool]:
         """(body, True); (None, True) when it exceeds the limit; (None, False) when the client disconnected."""

@@ -81,6 +81,9 @@ def chat_stream(body: ChatRequest, user: CurrentUser, service: ChatDep, request:
     the client goes away: the answer is stored, and a retry with the same idempotency key gets it."""
     events: queue.Queue[Any] = queue.Queue()
     metrics = request.app.state.metrics
+    slot = getattr(request.state, "chat_slot", None)  # the load shedder's place: freed when the turn ends
+    if slot is not None:
+        slot.handed_off = True
 
     def work() -> None:
         try:
@@ -95,6 +98,8 @@ def chat_stream(body: ChatRequest, user: CurrentUser, service: ChatDep, request:
             log.exception("streamed chat turn failed")
             events.put(AyudaError("the answer failed; retry with the same Idempotency-Key"))
         finally:
+            if slot is not None:
+                slot.release()
             events.put(_END)
 
     threading.Thread(target=work, name="chat-stream", daemon=True).start()

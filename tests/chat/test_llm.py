@@ -144,6 +144,29 @@ def test_streaming_sends_citations_then_tokens_then_the_final_answer(app, fake):
     assert [name for name, _ in again] == ["final"] and again[0][1]["message_id"] == final["message_id"]
     plain = app.post("/api/v1/chat", json={"message": PASSWORD}, headers=ANA | {"Idempotency-Key": "stream-1"})
     assert plain.json()["message_id"] == final["message_id"]  # the same key works across both endpoints
+    assert app.app.state.shedder.in_flight == 0  # each streamed turn's place in the load shedder was freed once
+
+
+def test_a_stream_whose_client_leaves_keeps_its_place_until_the_turn_ends(app, fake):
+    """The turn goes on after the client left (its answer is stored); until it ends it counts as running."""
+    import threading
+
+    shedder = app.app.state.shedder
+    fake.reply(Reply(delay=0.6))
+    with app.stream("POST", "/api/v1/chat/stream", json={"message": LEAVE},
+                    headers=ANA | {"Idempotency-Key": "gone-1"}) as r:
+        first = next(r.iter_lines())  # the citations event: the LLM is still thinking
+        assert first.startswith("event: citations")
+    assert shedder.in_flight == 1
+    done = threading.Event()
+    for _ in range(60):
+        if shedder.in_flight == 0:
+            done.set()
+            break
+        done.wait(0.05)
+    assert done.is_set()
+    stored = app.post("/api/v1/chat", json={"message": LEAVE}, headers=ANA | {"Idempotency-Key": "gone-1"}).json()
+    assert stored["outcome"] == "answered"  # the retry gets the stored answer
 
 
 @pytest.mark.parametrize("reply,result", [

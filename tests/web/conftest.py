@@ -3,6 +3,7 @@ that embeds /widget.js, and Debian's Chromium driven by Playwright."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import shutil
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import CORPUS, make_settings
+from tests.support.fake_llm import FakeLLM
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -54,8 +56,6 @@ def live_server(tmp_path_factory, sample_index, embedder, intranet_port) -> Iter
     """The whole app on a free port, on private copies of the corpus and index (the admin page re-indexes and
     drafts articles into corpus/faq). The intranet origin is allowed explicitly (CORS is same-origin only by
     default)."""
-    import uvicorn
-
     from app.main import create_app
 
     base = tmp_path_factory.mktemp("web")
@@ -64,9 +64,17 @@ def live_server(tmp_path_factory, sample_index, embedder, intranet_port) -> Iter
     shutil.copytree(sample_index, index)
     settings = make_settings(base, index, embedder, corpus_dir=corpus, run_outbox_worker=False,
                              cors_origins=f"http://127.0.0.1:{intranet_port}")
+    with serve(create_app(settings, embedder=embedder)) as url:
+        yield LiveServer(url, corpus, index)
+
+
+@contextlib.contextmanager
+def serve(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """An ASGI app served by uvicorn on a free port of 127.0.0.1, in a thread: its base URL."""
+    import uvicorn
+
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, embedder=embedder), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, name="uvicorn-web-tests", daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
@@ -74,9 +82,31 @@ def live_server(tmp_path_factory, sample_index, embedder, intranet_port) -> Iter
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
-    yield LiveServer(f"http://127.0.0.1:{port}", corpus, index)
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def fake_llm() -> Iterator[FakeLLM]:
+    """The company's LLM, faked: an OpenAI-compatible server on loopback (tests/support/fake_llm.py)."""
+    with FakeLLM() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def llm_server(tmp_path_factory, sample_index, embedder, fake_llm) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
+    """The whole app with an LLM configured (the fake one), so /api/v1/chat/stream sends generated tokens. It only
+    reads the corpus and the sample index."""
+    from app.main import create_app
+
+    base = tmp_path_factory.mktemp("web-llm")
+    settings = make_settings(base, sample_index, embedder, run_outbox_worker=False, llm_base_url=fake_llm.url,
+                             llm_model="fake", llm_timeout_seconds=5)
+    with serve(create_app(settings, embedder=embedder)) as url:
+        yield LiveServer(url, CORPUS, sample_index)
 
 
 @pytest.fixture(scope="session")

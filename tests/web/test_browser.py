@@ -244,7 +244,7 @@ def test_a_message_survives_a_lost_connection_and_is_sent_once_on_retry(browser,
     assert page.get_by_label("Tu pregunta").input_value() == "borrador a medio escribir"
 
     # the server can't be reached: the message stays, with an error and Retry
-    page.route("**/api/v1/chat", lambda route: route.abort("connectionrefused"))
+    page.route("**/api/v1/chat{,/stream}", lambda route: route.abort("connectionrefused"))  # both ways to ask
     box = page.get_by_label("Tu pregunta")
     box.fill("Quiero hablar con una persona sobre mi portátil")
     box.press("Enter")
@@ -258,8 +258,9 @@ def test_a_message_survives_a_lost_connection_and_is_sent_once_on_retry(browser,
 
     # back online: Retry sends it; sending the same request again (same Idempotency-Key) opens no second ticket
     keys: list[str] = []
-    page.unroute("**/api/v1/chat")
-    page.on("request", lambda r: keys.append(r.headers.get("idempotency-key", "")) if r.url.endswith("/api/v1/chat") else None)
+    page.unroute("**/api/v1/chat{,/stream}")
+    page.on("request", lambda r: keys.append(r.headers.get("idempotency-key", ""))
+            if re.search(r"/api/v1/chat(/stream)?$", r.url) else None)
     page.get_by_role("alert").get_by_role("button", name="Reintentar").click()
     page.locator(".ay-ticket-number").wait_for()
     assert page.get_by_role("alert").filter(has_text="No podemos conectar").count() == 0

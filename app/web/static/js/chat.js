@@ -150,6 +150,7 @@
       this.views = new Map();  // id → Set<TicketView>
       this.queues = new Map();
       this.busy = false;
+      this.noStream = false;  // the server turned out to have no /chat/stream: ask /chat directly
       this.tab = "chat";
       this.openTicket = null;
       this.render();
@@ -418,8 +419,7 @@
           if (this.conversationId) body.conversation_id = this.conversationId;
           if (item.language) body.language = item.language;
           try {
-            const r = await A.api("/api/v1/chat", { method: "POST", body, headers: { "Idempotency-Key": item.key },
-                                                    timeout: 60000 });
+            const r = await this.ask(item, body);
             this.conversationId = r.conversation_id;
             item.status = "sent";
             const reply = { id: "r-" + item.id, role: "bot", response: r, at: new Date().toISOString() };
@@ -447,6 +447,45 @@
         this.updateAlert();
         this.scrollDown();
       }
+    }
+
+    /** One turn, streamed when the server can (POST /chat/stream): the reply shows in a provisional bubble as it is
+     * written, and the final answer (which may differ: the server checks it) replaces it. A server without
+     * streaming, or a stream that broke off, gets POST /chat with the same Idempotency-Key: one turn, one answer. */
+    async ask(item, body) {
+      const options = { method: "POST", body, headers: { "Idempotency-Key": item.key }, timeout: 60000 };
+      let fallback = null;
+      if (!this.noStream) {
+        let draft = null, text = "";
+        const onEvent = (name, data) => {
+          if (name !== "token" || typeof (data && data.text) !== "string") return;
+          text += data.text;
+          draft = draft || this.draftBubble(item);
+          draft.firstChild.textContent = text.replace(/\s*\[\d{1,3}\]|\s*\[\d{0,3}$|\*\*|__/g, "");
+          this.scrollDown();
+        };
+        try {
+          return await A.stream("/api/v1/chat/stream", Object.assign({ onEvent }, options));
+        } catch (err) {  // anything else (422, 409, 429, 503…) is shown as an error from /chat would be
+          if (!(err.unavailable || err.broken || [0, 404, 405].includes(err.status))) throw err;
+          fallback = err;
+        } finally {
+          if (draft) draft.remove();  // the final reply takes its place, in the same task: no flicker
+        }
+      }
+      const r = await A.api("/api/v1/chat", options);
+      if (fallback && (fallback.unavailable || fallback.status === 404 || fallback.status === 405)) this.noStream = true;
+      return r;
+    }
+
+    /** The provisional bubble: plain text, no [n] markers. The log is a live region: this bubble is busy and hidden
+     * from screen readers (the typing status says Ayuda is writing), so they read the final reply, once. */
+    draftBubble(item) {
+      const node = h("div", { class: "ay-msg ay-bot ay-draft", "aria-busy": "true", "aria-hidden": "true" },
+        h("p", { class: "ay-text" }));
+      const mine = this.log.querySelector(`[data-item="${item.id}"]`);
+      if (mine) mine.after(node); else this.log.appendChild(node);
+      return node;
     }
 
     // --- tickets ----------------------------------------------------------------------------------

@@ -284,12 +284,109 @@
     if (res.status !== 204) {
       try { data = await res.json(); } catch (e) { data = null; }
     }
-    if (!res.ok) {
-      const err = (data && data.error) || {};
-      if (res.status === 401 && A.authMode === "oidc") document.dispatchEvent(new CustomEvent("ayuda:signin"));
-      throw new ApiError(res.status, err.code || "http_" + res.status, err.message || res.statusText || "error");
-    }
+    if (!res.ok) throw httpError(res, data);
     return data;
+  };
+
+  /** The ApiError for a response that is not ok, from its {"error": {"code", "message"}} body. */
+  function httpError(res, data) {
+    const err = (data && data.error) || {};
+    if (res.status === 401 && A.authMode === "oidc") document.dispatchEvent(new CustomEvent("ayuda:signin"));
+    return new ApiError(res.status, err.code || "http_" + res.status, err.message || res.statusText || "error");
+  }
+
+  /** POST options.body as JSON to an endpoint that answers with Server-Sent Events; options.onEvent(name, data)
+   * is called for each event (data parsed from JSON) and the promise resolves with the `final` event's data.
+   * Errors: a response that is not ok throws the ApiError A.api would; an ok response that is not an event
+   * stream (a server without streaming) throws an ApiError with `.unavailable`; a stream that breaks off, ends
+   * without `final` or sends an `error` event throws a retryable ApiError with `.broken`. options.timeout: the
+   * longest wait, in ms, for the response and then for each further piece of it (the server pings meanwhile). */
+  A.stream = async function (path, options) {
+    const o = options || {};
+    const controller = new AbortController();
+    let timer = null;
+    const arm = () => { clearTimeout(timer); timer = setTimeout(() => controller.abort(), o.timeout || 30000); };
+    arm();
+    await A.ensureSession();
+    const headers = A.headers(Object.assign({ Accept: "text/event-stream, application/json" }, o.headers), "POST");
+    headers["Content-Type"] = "application/json";
+    const init = { method: "POST", headers, body: JSON.stringify(o.body === undefined ? {} : o.body),
+                   credentials: A.devMode() ? "omit" : "include", signal: controller.signal };
+    const broken = (status, code, message) => Object.assign(new ApiError(status, code, message), { broken: true });
+    let res;
+    try {
+      res = await fetch(A.config.base + path, init);
+    } catch (e) {
+      clearTimeout(timer);
+      throw new ApiError(0, "network", e && e.name === "AbortError" ? "timed out" : "network error");
+    }
+    if (!res.ok) {
+      clearTimeout(timer);
+      let data = null;
+      try { data = await res.json(); } catch (e) { data = null; }
+      throw httpError(res, data);
+    }
+    if (!/^text\/event-stream/i.test(res.headers.get("Content-Type") || "") || !res.body) {
+      clearTimeout(timer);
+      try { await res.body?.cancel(); } catch (e) { /* nothing to read */ }
+      throw Object.assign(new ApiError(res.status, "stream_unavailable", "streaming unavailable"), { unavailable: true });
+    }
+    // https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "", name = "", data = [], final = null;
+    const dispatch = () => {
+      const event = name || "message", text = data.join("\n"), had = data.length;
+      name = ""; data = [];
+      if (!had) return;
+      let parsed;
+      try { parsed = JSON.parse(text); } catch (e) { throw broken(0, "stream_garbled", "the answer arrived garbled"); }
+      if (event === "error") {
+        const err = (parsed && parsed.error) || {};
+        throw broken(500, err.code || "stream_error", err.message || "the answer failed");
+      }
+      if (event === "final") {
+        if (!parsed || typeof parsed !== "object") throw broken(0, "stream_garbled", "the answer arrived garbled");
+        final = parsed;
+      }
+      if (o.onEvent) o.onEvent(event, parsed);
+    };
+    const line = (l) => {
+      if (l === "") return dispatch();
+      if (l.startsWith(":")) return;  // a comment (sse-starlette's ": ping")
+      const colon = l.indexOf(":");
+      const field = colon < 0 ? l : l.slice(0, colon);
+      let value = colon < 0 ? "" : l.slice(colon + 1);
+      if (value.startsWith(" ")) value = value.slice(1);
+      if (field === "event") name = value;
+      else if (field === "data") data.push(value);
+    };
+    const lines = (end) => {  // whole lines only: a "\r" at the end may be half of a "\r\n"
+      const eol = /\r\n|\r|\n/g;
+      let start = 0, m;
+      while (final === null && (m = eol.exec(buffer)) && (end || m[0] !== "\r" || m.index < buffer.length - 1)) {
+        line(buffer.slice(start, m.index));
+        start = eol.lastIndex;
+      }
+      buffer = buffer.slice(start);
+    };
+    try {
+      while (final === null) {
+        const { done, value } = await reader.read();
+        arm();
+        buffer += decoder.decode(value || new Uint8Array(), { stream: !done });
+        lines(done);
+        if (done) break;
+      }
+    } catch (e) {
+      if (e instanceof ApiError) throw e;
+      throw broken(0, "network", e && e.name === "AbortError" ? "timed out" : "the answer was cut off");
+    } finally {
+      clearTimeout(timer);
+      reader.cancel().catch(() => { /* already closed */ });
+    }
+    if (final === null) throw broken(0, "stream_ended", "the answer was cut off");
+    return final;
   };
 
   A.uuid = function () {
