@@ -122,10 +122,13 @@ class ChatService:
         conv = self.store.get_or_create(user.id, conversation_id, lang)
         history = history if conversation_id else []
         confidential = any((m.retrieval or {}).get("reason") in CONFIDENTIAL_REASONS for m in history)
-        rewritten, rewrite_result = self._rewrite(message, history, confidential)
-        query = rewritten or self._contextualize(message, history)
+        query = self._contextualize(message, history)
         question = self.store.add_message(conv.id, "user", message, lang, search_query=query,
-                                          idempotency_key=idempotency_key)
+                                          idempotency_key=idempotency_key)  # stored before any answering
+        rewritten, rewrite_result = self._rewrite(message, history, confidential)
+        if rewritten:  # the LLM's standalone question: what later follow-ups build on
+            query = rewritten
+            self.store.update_message(question.id, search_query=query)
         draft = self.respond(user, message, query, lang, emit=emit, standalone=rewritten is not None,
                              confidential=confidential)
         if rewrite_result:

@@ -254,7 +254,7 @@ def run(settings: Settings, embedder: Embedder, options: RunOptions,
             configs[ablation.name] = score(ablation.name, records, time.perf_counter() - t1,
                                            options.max_confident_wrong)
         intents = None
-        if bench.name == "golden" and bench.pipeline:
+        if bench.name == "golden" and bench.pipeline and options.composer != "llm":  # the composer run: its table
             primary = configs[plan[-1].name].records
             intents = {"held-out exemplars": heldout_intent_scores(embedder, settings.cache_dir)}
             intents |= {f"golden {s}": intent_scores([r for r in primary if r.split == s]) for s in ("dev", "test")

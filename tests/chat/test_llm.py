@@ -202,6 +202,10 @@ def test_a_follow_up_is_rewritten_into_a_standalone_question(app, fake):
     assert fake.chat_requests()[-1]["messages"][1]["content"].startswith(
         "Question: How many days of annual leave do I get in Spain?")
     assert r["outcome"] == "answered"
+    stored = app.app.state.services.chat.store.history(first["conversation_id"])
+    asked = [m for m in stored if m.role == "user"]
+    assert asked[-1].content == "and in Spain?"  # stored as written, before the rewrite was asked for
+    assert asked[-1].search_query == "How many days of annual leave do I get in Spain?"
 
 
 def test_when_the_rewrite_fails_the_rule_joins_the_follow_up(app, fake):
