@@ -9,11 +9,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from app.privacy.mask import EMAIL
+
 NO_ANSWER = "NO_ANSWER"
 # "[1]", "[1][2]", "[1, 2]", "[1-2]" (the last two are normalised to "[1][2]")
 MARKERS = re.compile(r"\[(\d+(?:\s*[,;–-]\s*\d+)*)\]")
 URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"'\]\[)]+", re.IGNORECASE)
-EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 PHONE = re.compile(r"(?<![\w.,/-])\+?\(?\d[\d ().-]{5,}\d(?![\w/-])")
 NUMBER = re.compile(r"(?<![\w])\d+(?:[.,:/-]\d+)*")
 _CURRENCY = r"R\$|US\$|[€$£%]|EUR|USD|BRL|GBP|euros?|reais|real|d[oó]lar(?:es)?|dollars?"
@@ -49,6 +50,11 @@ def normalise_markers(text: str) -> str:
         return "".join(f"[{n}]" for n in numbers)
 
     return MARKERS.sub(expand, text)
+
+
+def prose(text: str) -> str:
+    """The text without citation markers and links (what language identification should read)."""
+    return URL.sub(" ", MARKERS.sub(" ", text))
 
 
 def cited(text: str) -> list[int]:
@@ -125,9 +131,9 @@ def check(answer: str, passages: list[str], language: str,
     if missing:
         return Verdict("unsupported", f"{missing[0]!r} is in no cited passage")
     if detect is not None:
-        prose = URL.sub(" ", MARKERS.sub(" ", text))
-        if len(re.findall(r"[^\W\d_]{2,}", prose)) >= 5:
-            found, probability = detect(prose)
+        words = prose(text)
+        if len(re.findall(r"[^\W\d_]{2,}", words)) >= 5:
+            found, probability = detect(words)
             if found != language and probability >= 0.6:
                 return Verdict("language", f"written in {found}, asked in {language}")
     return Verdict("ok")

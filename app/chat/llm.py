@@ -9,11 +9,12 @@ into a standalone question before retrieval.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 
 import openai
@@ -72,14 +73,10 @@ class LLMClient:
                    s.llm_max_tokens)
 
     def complete(self, messages: list[dict[str, str]], max_tokens: int | None = None) -> str:
-        try:
+        with _failures("the LLM endpoint failed"):
             reply = self.client.chat.completions.create(model=self.model, messages=cast(Any, messages),
                                                         max_tokens=max_tokens or self.max_tokens, temperature=0)
             content = reply.choices[0].message.content
-        except openai.APITimeoutError as e:
-            raise LLMError("the LLM endpoint timed out", timeout=True) from e
-        except (openai.OpenAIError, IndexError, AttributeError, TypeError, ValueError) as e:
-            raise LLMError(f"the LLM endpoint failed: {e}") from e
         if not isinstance(content, str):
             raise LLMError("the LLM endpoint sent no text")
         return content
@@ -87,7 +84,7 @@ class LLMClient:
     def stream(self, messages: list[dict[str, str]], max_tokens: int | None = None) -> Iterator[str]:
         """The reply's text deltas as they arrive; LLMError when the whole reply takes longer than the timeout."""
         deadline = time.monotonic() + self.timeout
-        try:
+        with _failures("the LLM stream failed"):
             chunks = self.client.chat.completions.create(model=self.model, messages=cast(Any, messages),
                                                          max_tokens=max_tokens or self.max_tokens, temperature=0,
                                                          stream=True)
@@ -100,10 +97,17 @@ class LLMClient:
                     delta = chunk.choices[0].delta.content
                     if delta:
                         yield delta
-        except openai.APITimeoutError as e:
-            raise LLMError("the LLM endpoint timed out", timeout=True) from e
-        except (openai.OpenAIError, IndexError, AttributeError, TypeError, ValueError) as e:
-            raise LLMError(f"the LLM stream failed: {e}") from e
+
+
+@contextlib.contextmanager
+def _failures(what: str) -> Iterator[None]:
+    """The client's errors, and replies that are not chat completions, as LLMError."""
+    try:
+        yield
+    except openai.APITimeoutError as e:
+        raise LLMError("the LLM endpoint timed out", timeout=True) from e
+    except (openai.OpenAIError, IndexError, AttributeError, TypeError, ValueError) as e:
+        raise LLMError(f"{what}: {e}") from e
 
 
 def passages_prompt(question: str, language: str, sources: list[Hit]) -> list[dict[str, str]]:
@@ -143,7 +147,6 @@ class LLMComposer:
     detect: Detect | None = None
     passages: int = 4
     mask_pii: bool = False
-    stats: dict[str, Any] = field(default_factory=dict)
 
     def compose(self, question: str, language: str, hits: list[Hit], emit: Emit | None = None) -> Composed:
         floor = self.fallback.compose(question, language, hits)

@@ -121,7 +121,9 @@ class ChatService:
         lang = language or self._language(message, history, conversation_id)
         conv = self.store.get_or_create(user.id, conversation_id, lang)
         history = history if conversation_id else []
-        confidential = any((m.retrieval or {}).get("reason") in CONFIDENTIAL_REASONS for m in history)
+        uses_llm = self.rewriter is not None or self.composer is not self.extractive
+        confidential = uses_llm and bool(conversation_id) and bool(  # only an LLM needs to know (one query)
+            self.store.escalation_reasons(conv.id).intersection(CONFIDENTIAL_REASONS))
         query = self._contextualize(message, history)
         question = self.store.add_message(conv.id, "user", message, lang, search_query=query,
                                           idempotency_key=idempotency_key)  # stored before any answering
@@ -230,7 +232,7 @@ class ChatService:
             return Draft(t(lang, "human_requested"), ESCALATED, score, [], t(lang, "escalate_next"), "human", hits,
                          retrieval)
         if not hits:
-            answer = t(lang, "not_found") + " " + t(lang, "not_found_reason", reason=t(lang, "reason_no_results"))
+            answer = not_found(lang, t(lang, "reason_no_results"))
             return Draft(answer, ESCALATED, 0.0, [], t(lang, "escalate_next"), "no_results", hits, retrieval)
         outcome = gate(score, self.settings.answer_threshold, self.settings.offer_human_threshold)
         options = self._clarify_options(query, lang, hits)
@@ -238,8 +240,7 @@ class ChatService:
             answer = "\n".join([t(lang, "clarify"), *[f"- {o}" for o in options], t(lang, "clarify_hint")])
             return Draft(answer, CLARIFY, score, [], None, "ambiguous", hits, retrieval)
         if outcome == ESCALATED:
-            reason = t(lang, "reason_low_confidence", confidence=score)
-            answer = t(lang, "not_found") + " " + t(lang, "not_found_reason", reason=reason)
+            answer = not_found(lang, t(lang, "reason_low_confidence", confidence=score))
             return Draft(answer, ESCALATED, score, [], t(lang, "escalate_next"), "low_confidence", hits, retrieval)
         if outcome == OFFER_HUMAN:  # not sure: point to the closest pages, don't quote them as the answer
             suggested = suggest(lang, hits)
@@ -250,9 +251,8 @@ class ChatService:
         if composed.llm is not None:
             retrieval["llm"] = composed.llm
             if composed.llm["result"] == "not_found":  # the model read the passages: they don't answer
-                answer = t(lang, "not_found") + " " + t(lang, "not_found_reason", reason=t(lang, "reason_not_answered"))
-                return Draft(answer, ESCALATED, score, [], t(lang, "escalate_next"), "low_confidence", hits,
-                             retrieval)
+                return Draft(not_found(lang, t(lang, "reason_not_answered")), ESCALATED, score, [],
+                             t(lang, "escalate_next"), "low_confidence", hits, retrieval)
         return Draft(composed.answer, outcome, score, composed.citations, None, None, hits, retrieval)
 
     def _query_vectors(self, query: str, follow_up: str | None) -> np.ndarray | None:
@@ -304,6 +304,10 @@ class ChatService:
             if (h.dense or 0.0) >= top - 0.03 and h.chunk.title not in titles:
                 titles.append(h.chunk.title)
         return titles[:4] if len(titles) >= 3 else []
+
+
+def not_found(lang: str, reason: str) -> str:
+    return t(lang, "not_found") + " " + t(lang, "not_found_reason", reason=reason)
 
 
 def weigh_domain(intent: IntentResult, score: float, s: Settings) -> IntentResult:

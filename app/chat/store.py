@@ -94,6 +94,13 @@ class ConversationStore:
             ).all()
             return list(reversed(rows))
 
+    def escalation_reasons(self, conversation_id: str) -> set[str]:
+        """Why any reply of the conversation escalated, over its whole length (not only the recent history)."""
+        with session_scope(self.sessions) as s:
+            rows = s.scalars(select(Message.retrieval).where(Message.conversation_id == conversation_id,
+                                                             Message.outcome == "escalated")).all()
+            return {str(r.get("reason")) for r in rows if r and r.get("reason")}
+
     def add_message(self, conversation_id: str, role: str, content: str, language: str, **fields: Any) -> Message:
         """Append a message (its own transaction, so an accepted question is stored before any answering).
 

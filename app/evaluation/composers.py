@@ -5,12 +5,11 @@ on the same questions and passages: the grounding guard's pass rate, fact recall
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from app.chat.grounding import MARKERS, URL
+from app.chat.grounding import prose
 from app.chat.llm import LLMClient, LLMError
 from app.config import Settings
 from app.evaluation import metrics as m
@@ -37,11 +36,6 @@ def faithful(judge: LLMClient, question: str, passages: Sequence[str], answer: s
         return None
     word = reply.strip().upper()[:3]
     return True if word.startswith("YES") else False if word.startswith("NO") else None
-
-
-def prose(answer: str) -> str:
-    """The answer without citation markers and links, for language identification."""
-    return URL.sub(" ", MARKERS.sub(" ", answer))
 
 
 def summary(records: Sequence[Record], detect: Callable[[str], tuple[str, float]]) -> dict[str, Any]:
@@ -100,7 +94,3 @@ def cited_passages(draft_hits: Sequence[Any], citations: Sequence[Any]) -> list[
         if hit is not None:
             texts.append(hit.passage or hit.chunk.text)
     return texts
-
-
-def strip_markers(text: str) -> str:
-    return re.sub(r"\s+", " ", MARKERS.sub("", text)).strip()

@@ -228,6 +228,17 @@ def test_the_confidential_lane_never_reaches_the_llm(app, fake):
     assert len(fake.requests) == sent, [r["messages"][-1]["content"][:80] for r in fake.requests[sent:]]
 
 
+def test_the_confidential_lane_lasts_longer_than_the_recent_history(app, fake):
+    """The history a turn reads is its last 10 messages; the lane is the whole conversation's."""
+    sensitive = ask(app, "My manager keeps touching me and making sexual comments, what can I do?")
+    assert sensitive["outcome"] == "escalated"
+    sent = len(fake.requests)
+    for _ in range(6):  # 12 more messages: the sensitive turn is no longer in the recent history
+        later = ask(app, PASSWORD, conversation_id=sensitive["conversation_id"])
+    assert later["answer"].startswith("Here is what our documents say:")
+    assert len(fake.requests) == sent
+
+
 def test_personal_data_is_masked_before_it_leaves_when_asked(fake, tmp_path, sample_index, embedder):
     from app.security import User
     from app.services import build_services
