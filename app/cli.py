@@ -57,8 +57,8 @@ def index(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from app.ranking import ranking_profile
     from app.retrieval import ChunkerParams, CorpusError, ModelNotFound, build_index, load_embedder
-    from app.services import ranking_profile
 
     settings = _settings(corpus_dir=corpus, index_dir=index_dir)
     params = ChunkerParams(settings.chunk_size, settings.chunk_overlap)
@@ -73,10 +73,12 @@ def index(
                                       companion=settings.companion_model), params, full=full,
                 on_start=lambda n: progress.update(task, total=n),
                 on_chunks_embedded=lambda n: progress.advance(task, n), profile=ranking_profile(settings),
+                prune=False,
             )
     except (CorpusError, ModelNotFound) as e:
         _fail(str(e))
         return
+    _activate(settings, report.build_id, report.chunks)
     for problem in report.errors:
         err.print(f"[yellow]Skipped[/] {problem['doc_id']}: {problem['reason']}")
     table = Table(title=f"Index build {report.build_id}", show_header=False)
@@ -91,6 +93,29 @@ def index(
     for name, value in rows:
         table.add_row(name, str(value))
     out.print(table)
+
+
+def _activate(settings: Settings, build_id: str, chunks: int) -> None:
+    """Make the new build the database's active build (what every replica serves) and prune unused builds."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.db import make_engine, make_session_factory, upgrade
+    from app.jobs.builds import BuildRegistry
+
+    engine = make_engine(settings.database_url)
+    try:
+        if settings.auto_migrate:
+            upgrade(settings.database_url)
+        registry = BuildRegistry(make_session_factory(engine), settings.index_dir,
+                                 heartbeat_seconds=settings.index_heartbeat_seconds)
+        registry.activate(build_id, chunks)
+        registry.prune()
+    except SQLAlchemyError as e:
+        err.print(f"[yellow]Warning:[/] build {build_id} is in index/CURRENT but the database could not record it "
+                  f"as active ({e.__class__.__name__}); servers that read the database keep their build until "
+                  "it can.")
+    finally:
+        engine.dispose()
 
 
 def _services(settings: Settings):  # type: ignore[no-untyped-def]
@@ -226,6 +251,8 @@ def eval_(
 def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Server processes (each loads the "
+                                         "model, ~1.2 GB; they share the database, and Redis if set).")] = 1,
 ) -> None:
     """Serve the API (and /docs). Reads AYUDA_CORPUS_DIR, AYUDA_INDEX_DIR, AYUDA_DATABASE_URL, AYUDA_AUTH_MODE.
 
@@ -246,7 +273,39 @@ def serve(
     refusal = check_listen_address(settings.auth_mode, host)
     if refusal:
         _fail(refusal, code=2)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        return
+    if settings.redis_url is None:
+        err.print("[yellow]Note:[/] without AYUDA_REDIS_URL each process counts rate limits on its own.")
+    # Each process is a replica: it builds its own app from the environment (the settings checked above).
+    uvicorn.run("app.main:create_app", factory=True, workers=workers, host=host, port=port, log_level="info")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=8,
+                                             help="Jobs run at once (a build and the periodic jobs).")] = 2,
+) -> None:
+    """Run index builds, notifications, SLA checks and retention for API replicas started with AYUDA_JOBS=worker
+    (PostgreSQL job queue). Stop with Ctrl-C or SIGTERM: the running job finishes first.
+
+    Example: AYUDA_JOBS=worker AYUDA_DATABASE_URL=postgresql+psycopg://ayuda@db/ayuda ayuda worker
+    """
+    from pydantic import ValidationError
+
+    from app.jobs.worker import main as run
+
+    try:
+        settings = _settings()
+    except ValidationError as e:
+        _fail("; ".join(str(err.get("msg", "")).removeprefix("Value error, ") for err in e.errors()))
+        return
+    if settings.jobs != "worker":
+        _fail("`ayuda worker` serves replicas started with AYUDA_JOBS=worker (PostgreSQL); with the default "
+              "AYUDA_JOBS=inprocess, `ayuda serve` runs these jobs itself", code=2)
+    logging.getLogger("app").setLevel(logging.INFO)
+    run(settings, concurrency=concurrency)
 
 
 @db_app.command("upgrade")

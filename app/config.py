@@ -109,7 +109,15 @@ class Settings(BaseSettings):
     support_resources: dict[str, str] = Field(
         default_factory=dict, description="Per language (en/es/pt), the support lines shown to someone in crisis "
         "(emergency numbers per office, the employee assistance programme). Empty: the built-in texts.")
-    index_check_seconds: float = Field(1.0, ge=0, description="How often the server looks for a new index build.")
+    index_check_seconds: float = Field(1.0, ge=0, description="How often the server looks for a new index build "
+                                       "(the active build id in the database, else index/CURRENT).")
+    index_heartbeat_seconds: float = Field(30.0, gt=0, description="How often a replica records the build it "
+                                           "serves; a build is pruned only when no replica seen in 3 heartbeats "
+                                           "serves it.")
+    jobs: Literal["inprocess", "worker"] = Field(
+        "inprocess", description="Where re-index builds, notifications, SLA and retention jobs run: `inprocess` "
+        "(threads of the API process; one machine) or `worker` (`ayuda worker` processes through the "
+        "PostgreSQL job queue; API replicas run none).")
     torch_threads: int = Field(2, ge=1, description="CPU threads for the embedding model.")
 
     # Escalation: queues, SLAs, business hours
@@ -190,6 +198,8 @@ class Settings(BaseSettings):
                                   "confidential (sensitive) reports are never capped.")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="Largest request body accepted (413 above), "
                                 "with or without Content-Length.")
+    answer_cache_size: int = Field(2048, ge=0, description="Answers kept per process for repeated first questions "
+                                   "(same normalised text, language, groups and index build; 0 turns it off).")
     max_chat_queue: int = Field(16, ge=0, description="Chat turns waiting or running in one process before new "
                                 "ones are shed with 503 + Retry-After and /readyz says overloaded (0: never shed).")
 
@@ -246,6 +256,13 @@ class Settings(BaseSettings):
             raise ValueError("one queue must be confidential (sensitive topics go there)")
         if set(self.sla_hours) != set(PRIORITIES):
             raise ValueError(f"sla_hours needs exactly the priorities {PRIORITIES}")
+        return self
+
+    @model_validator(mode="after")
+    def _check_jobs(self) -> Settings:
+        if self.jobs == "worker" and not self.database_url.startswith("postgresql"):
+            raise ValueError("AYUDA_JOBS=worker needs PostgreSQL (the job queue lives there): set "
+                             "AYUDA_DATABASE_URL=postgresql+psycopg://… or use AYUDA_JOBS=inprocess")
         return self
 
     @model_validator(mode="after")

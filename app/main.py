@@ -43,14 +43,13 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         install_log_masking()
         services = await anyio.to_thread.run_sync(lambda: build_services(settings, embedder=embedder))
         app.state.services = services
-        if settings.run_outbox_worker:
-            jobs = [services.tickets.check_sla] + ([services.privacy.retention_due] if services.privacy else [])
-            services.outbox.start(also=jobs)
+        if settings.run_outbox_worker and settings.jobs == "inprocess":  # else `ayuda worker` runs them
+            services.outbox.start(also=[services.tickets.check_sla, services.privacy.retention_due])
         ready, detail = services.index_status()
         logging.getLogger("app").info("Ayuda started: index %s (%s)", "ready" if ready else "NOT ready", detail)
         yield
         services.outbox.stop()
-        services.engine.dispose()
+        services.close()
 
     app = FastAPI(
         title="Ayuda",

@@ -2,7 +2,8 @@
 
 from app.chat.models import Conversation, IdempotencyKey, Message
 from app.escalation.models import OutboxMessage, QueueCounter, Ticket, TicketEvent
+from app.jobs.models import IndexBuild, IndexJob, Replica
 from app.privacy.models import AuditEvent
 
-__all__ = ["AuditEvent", "Conversation", "IdempotencyKey", "Message", "OutboxMessage", "QueueCounter", "Ticket",
-           "TicketEvent"]
+__all__ = ["AuditEvent", "Conversation", "IdempotencyKey", "IndexBuild", "IndexJob", "Message", "OutboxMessage",
+           "QueueCounter", "Replica", "Ticket", "TicketEvent"]

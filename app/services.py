@@ -4,36 +4,34 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.chat.composer import ExtractiveComposer
-from app.chat.confidence import Calibration
 from app.chat.intents import IntentClassifier
 from app.chat.llm import LLMClient, LLMComposer, Rewriter
 from app.chat.service import ChatService
 from app.chat.store import ConversationStore
 from app.config import Settings
 from app.db import make_engine, make_session_factory, upgrade
-from app.errors import NotReady
 from app.escalation.faq import FaqPublisher
 from app.escalation.flows import EscalationFlow
 from app.escalation.notify import OutboxWorker
 from app.escalation.service import TicketService
+from app.jobs.builds import BuildRegistry
+from app.jobs.queue import QueueDispatch, ThreadDispatch
+from app.jobs.reindex import BuildContext, ReindexJobs
 from app.privacy.service import PrivacyService
+from app.ranking import fusion_weights, ranking_profile
 from app.retrieval import (
-    ChunkerParams,
     CrossEncoderReranker,
     Embedder,
-    FusionWeights,
     HybridSearcher,
     IndexNotFound,
     IndexStore,
     ModelNotFound,
-    build_index,
     load_embedder,
 )
 from app.retrieval.language import detect_language
@@ -54,19 +52,16 @@ class Services:
     tickets: TicketService
     faq: FaqPublisher
     outbox: OutboxWorker
+    registry: BuildRegistry
+    jobs: ReindexJobs
+    dispatch: QueueDispatch | ThreadDispatch
+    privacy: PrivacyService
     model_error: str | None = None
-    privacy: PrivacyService | None = None
 
-    def reindex(self, *, full: bool = False) -> str:
-        """Incremental index build with the loaded model; the store picks the new build up."""
-        if self.embedder is None:
-            raise NotReady(self.model_error or "the embedding model is not loaded")
-        embedder = self.embedder
-        params = ChunkerParams(self.settings.chunk_size, self.settings.chunk_overlap)
-        report = build_index(self.settings.corpus_dir, self.settings.index_dir, embedder.path, lambda: embedder,
-                             params, full=full, profile=ranking_profile(self.settings))
-        self.store.load_now()
-        return report.build_id
+    def close(self) -> None:
+        self.dispatch.close()
+        self.registry.leave()
+        self.engine.dispose()
 
     def doc_audience(self, doc_id: str) -> list[str] | None:
         """A document's audience in the index being served (None when it is not there or nothing is loaded)."""
@@ -84,21 +79,6 @@ class Services:
             return False, str(e)
         warnings = "".join(f"; warning: {w}" for w in self.store.warnings)
         return True, f"build {index.build_id}, {len(index.chunks)} chunks{warnings}"
-
-
-def ranking_profile(settings: Settings) -> dict[str, Any]:
-    """What this server ranks and decides with; recorded in each build it makes (app/retrieval/profile.py)."""
-    return {
-        "fusion": asdict(fusion_weights(settings)), "retrieve_k": settings.retrieve_k,
-        "language_debias": settings.dense_language_debias, "companion": settings.companion_model,
-        "reranker": str(settings.reranker_model or ""), "calibration": asdict(Calibration()),
-        "thresholds": {"answer": settings.answer_threshold, "offer_human": settings.offer_human_threshold},
-    }
-
-
-def fusion_weights(settings: Settings) -> FusionWeights:
-    return FusionWeights(settings.sentence_weight, settings.companion_weight, settings.bm25_weight,
-                         settings.bm25_cross_weight, settings.heading_weight, settings.follow_up_weight)
 
 
 def _similarity(embedder: Embedder | None) -> Callable[[str, str], float] | None:
@@ -139,7 +119,9 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
     if embedder is not None:  # the first encode pays torch's warm-up; do it before the first user does
         embedder.encode_queries(["¿Cómo restablezco mi contraseña?", "How do I reset my password?"])
     expected = Expected(embedder.model_id, embedder.companion_id, ranking_profile(settings)) if embedder else None
-    store = IndexStore(settings.index_dir, check_seconds=settings.index_check_seconds, expected=expected)
+    registry = BuildRegistry(sessions, settings.index_dir, heartbeat_seconds=settings.index_heartbeat_seconds)
+    store = IndexStore(settings.index_dir, check_seconds=settings.index_check_seconds, expected=expected,
+                       pointer=registry.active, serving=registry.serving)
     searcher = None
     if embedder is not None:
         reranker = CrossEncoderReranker(settings.reranker_model) if settings.reranker_model else None
@@ -151,8 +133,20 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
     chat = ChatService(settings, ConversationStore(sessions), searcher, composer=composer,
                        escalator=EscalationFlow(settings, sessions, tickets, similarity=_similarity(embedder)),
                        intents=intents, rewriter=rewriter)
-    services = Services(settings, engine, sessions, embedder, store, searcher, chat, tickets,
-                        None, OutboxWorker(settings, sessions), model_error)  # type: ignore[arg-type]
-    services.faq = FaqPublisher(settings, sessions, tickets, services.reindex)
-    services.privacy = PrivacyService(settings, sessions)
-    return services
+    dispatch = QueueDispatch(settings) if settings.jobs == "worker" else ThreadDispatch(
+        lambda: in_process_build(settings, sessions, embedder, registry, store, model_error))
+    jobs = ReindexJobs(sessions, dispatch)
+    return Services(settings, engine, sessions, embedder, store, searcher, chat, tickets,
+                    FaqPublisher(settings, sessions, tickets, jobs.start), OutboxWorker(settings, sessions), registry,
+                    jobs, dispatch, PrivacyService(settings, sessions), model_error)
+
+
+def in_process_build(settings: Settings, sessions: sessionmaker[Session], embedder: Embedder | None,
+                     registry: BuildRegistry, store: IndexStore, model_error: str | None) -> BuildContext:
+    """A re-index job run in this process: the new build is loaded here before the job is `done`."""
+    def load(build_id: str) -> None:
+        loaded = store.load_now()
+        if loaded is None or loaded.build_id != build_id or store.last_error:
+            raise RuntimeError(store.last_error or f"build {build_id} was written but not loaded")
+
+    return BuildContext(settings, sessions, embedder, registry, model_error, after_build=load)

@@ -3,8 +3,10 @@
 Starts `ayuda serve` on a free loopback port with a temporary SQLite database and the current index, warms it
 up with each question once, then for each level sends N turns (en/es/pt mix) from that many employees at once
 and prints p50/p95/p99, turns per second, turns shed with 503 (AYUDA_MAX_CHAT_QUEUE) and other errors; then one
-question repeated, and the server's peak RSS (VmHWM). Asserts nothing.
-Usage: python bench/chat_latency.py [-n 200] [--users 1 8 32]
+question repeated, and the server's peak RSS (VmHWM, summed over its processes). Asserts nothing.
+`--workers N` runs N server processes (`ayuda serve --workers`); `--cache-size 0` turns the answer cache off,
+so every turn runs the whole pipeline (the warm-up still caches the question vectors).
+Usage: python bench/chat_latency.py [-n 200] [--users 1 8 32] [--workers 1] [--cache-size 2048]
 """
 
 from __future__ import annotations
@@ -38,9 +40,14 @@ def free_port() -> int:
 
 
 def peak_rss_mb(pid: int) -> float:
+    """Peak RSS of a process and its children (the worker processes of `ayuda serve --workers`)."""
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in children.read_text().split() if children.exists() else []:
+        total += peak_rss_mb(int(child))
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
+            return total + int(line.split()[1]) / 1024
     return float("nan")
 
 
@@ -84,13 +91,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=200, help="turns per concurrency level")
     parser.add_argument("--users", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument("--cache-size", type=int, default=None, help="AYUDA_ANSWER_CACHE_SIZE (0: off)")
     args = parser.parse_args()
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         # rate limits off: the benchmark's employees all come from one address and ask fast
         env = {**os.environ, "AYUDA_DATABASE_URL": f"sqlite:///{tmp}/bench.db", "AYUDA_CHAT_RATE_PER_USER": "",
                "AYUDA_CHAT_RATE_PER_IP": "", "AYUDA_TICKETS_PER_HOUR": "0"}
-        server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], env=env,
+        if args.cache_size is not None:
+            env["AYUDA_ANSWER_CACHE_SIZE"] = str(args.cache_size)
+        command = [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(args.workers)]
+        print(f"server: {args.workers} process(es), answer cache "
+              f"{'off' if args.cache_size == 0 else 'on'}", flush=True)
+        server = subprocess.Popen(command, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             base = f"http://127.0.0.1:{port}"
@@ -105,8 +119,9 @@ def main() -> None:
                     if time.time() > deadline or server.poll() is not None:
                         raise SystemExit("server did not become ready (is the index built? `make index`)")
                     time.sleep(0.5)
-                for q in QUESTIONS:  # warm-up; the questions' vectors are cached from here on, as in a busy day
-                    turn(client, "warmup@example.com", q)
+                for _ in range(args.workers):  # warm-up of every process; questions and answers cached after it
+                    for q in QUESTIONS:
+                        turn(client, "warmup@example.com", q)
             print(f"{'users':>5} {'turns':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'turns/s':>8} {'shed':>5} "
                   f"{'errors':>6}")
             for users in args.users:

@@ -25,14 +25,41 @@ def embedder():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def sample_index(tmp_path_factory, embedder) -> Path:  # type: ignore[no-untyped-def]
-    """The sample corpus indexed once with the real model; tests must not modify it."""
-    from app.config import Settings
-    from app.retrieval import build_index
-    from app.services import ranking_profile
+def sample_index(embedder) -> Path:  # type: ignore[no-untyped-def]
+    """The sample corpus indexed with the real model; tests must not modify it. Built once per content: the
+    corpus, the model, the retrieval code and the ranking profile (a changed one builds anew), kept in
+    AYUDA_TEST_INDEX_CACHE (default ~/.cache/ayuda/test-index) so later runs on this machine reuse it."""
+    return cached_index(CORPUS, embedder)
 
-    index_dir = tmp_path_factory.mktemp("sample-index")
-    build_index(CORPUS, index_dir, embedder.path, lambda: embedder, profile=ranking_profile(Settings()))
+
+def cached_index(corpus: Path, embedder) -> Path:  # type: ignore[no-untyped-def]
+    import hashlib
+    import json
+    import uuid
+
+    from filelock import FileLock
+
+    from app.config import Settings
+    from app.ranking import ranking_profile
+    from app.retrieval import build_index
+
+    digest = hashlib.sha256()
+    for path in sorted([*corpus.rglob("*"), *(ROOT / "app" / "retrieval").rglob("*.py")]):
+        if path.is_file():
+            digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    digest.update(json.dumps(ranking_profile(Settings()), sort_keys=True).encode() + embedder.model_id.encode()
+                  + str(embedder.companion_id).encode())
+    root = Path(os.environ.get("AYUDA_TEST_INDEX_CACHE", Path.home() / ".cache" / "ayuda" / "test-index"))
+    root.mkdir(parents=True, exist_ok=True)
+    index_dir = root / digest.hexdigest()[:16]
+    with FileLock(str(root / ".lock")):
+        if not (index_dir / "CURRENT").exists():
+            work = root / f".building-{uuid.uuid4().hex}"
+            build_index(corpus, work, embedder.path, lambda: embedder, profile=ranking_profile(Settings()))
+            work.rename(index_dir)
+            for old in sorted(root.iterdir(), key=lambda p: p.stat().st_mtime)[:-4]:  # keep the last few
+                if old.is_dir() and old != index_dir:
+                    shutil.rmtree(old, ignore_errors=True)
     return index_dir
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Query, Response
 
 from app.analytics import service
 from app.analytics.data import load
 from app.analytics.export import Section, section_csv
 from app.analytics.gaps import content_gaps, draft_article, find_gap
-from app.analytics.reindex import ReindexJobs
 from app.analytics.schemas import AnalyticsOut, DraftOut, ReindexIn, ReindexJobOut
 from app.analytics.similarity import encoder_for
 from app.db import session_scope
@@ -21,16 +19,6 @@ from app.errors import ERROR_RESPONSES, NotFound
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=ERROR_RESPONSES | {
     403: ERROR_RESPONSES[400] | {"description": "Admins only"}})
 Days = Annotated[int, Query(ge=1, le=365, description="The period: the last N days (UTC dates) up to now.")]
-_JOBS_LOCK = threading.Lock()
-
-
-def _jobs(request: Request) -> ReindexJobs:
-    with _JOBS_LOCK:
-        jobs = getattr(request.app.state, "reindex_jobs", None)
-        if jobs is None:
-            jobs = request.app.state.reindex_jobs = ReindexJobs()
-        return jobs
-
 
 @router.get("/analytics", response_model=AnalyticsOut)
 def analytics(admin: CurrentAdmin, services: ServicesDep, days: Days = 30) -> dict[str, Any]:
@@ -68,16 +56,17 @@ def draft(gap_id: str, admin: CurrentAdmin, services: ServicesDep, days: Days = 
 
 @router.post("/reindex", response_model=ReindexJobOut, status_code=202,
              responses={200: {"model": ReindexJobOut, "description": "A re-index is already running: that job."}})
-def reindex(request: Request, response: Response, admin: CurrentAdmin, services: ServicesDep,
+def reindex(response: Response, admin: CurrentAdmin, services: ServicesDep,
             body: Annotated[ReindexIn | None, Body()] = None) -> dict[str, Any]:
-    """Start an (incremental unless `full`) index build in the background; poll GET /reindex/{job_id}."""
-    job, started = _jobs(request).start(services, full=bool(body and body.full))
+    """Queue an (incremental unless `full`) index build, run by this process or by `ayuda worker`; poll
+    GET /reindex/{job_id} from any replica."""
+    job, started = services.jobs.start(full=bool(body and body.full), requested_by=admin.id)
     if not started:
         response.status_code = 200
-    return job.as_dict()
+    return job
 
 
 @router.get("/reindex/{job_id}", response_model=ReindexJobOut)
-def reindex_status(job_id: str, request: Request, admin: CurrentAdmin) -> dict[str, Any]:
+def reindex_status(job_id: str, admin: CurrentAdmin, services: ServicesDep) -> dict[str, Any]:
     """Progress of a re-index job: chunks embedded out of the total, then the build id and its report."""
-    return _jobs(request).get(job_id).as_dict()
+    return services.jobs.get(job_id)

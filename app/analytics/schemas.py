@@ -110,7 +110,7 @@ class ProgressOut(BaseModel):
 
 class ReindexJobOut(BaseModel):
     job_id: str
-    status: str = Field(..., description="running | done | failed")
+    status: str = Field(..., description="queued | running | done | failed")
     full: bool
     progress: ProgressOut
     build_id: str | None

@@ -43,6 +43,7 @@ def to_response(result: TurnResult) -> ChatResponse:
         outcome=result.outcome,  # type: ignore[arg-type]
         ticket=result.ticket,  # type: ignore[arg-type]
         next_steps=result.next_steps,
+        stored=result.stored,
     )
 
 

@@ -48,6 +48,8 @@ class ChatResponse(BaseModel):
     outcome: Outcome
     ticket: TicketRef | None = None
     next_steps: str | None = None
+    stored: bool = Field(True, description="False when the database was unreachable: the answer comes from the "
+                         "index alone and the turn is not kept (no history, no feedback).")
 
 
 class FeedbackRequest(BaseModel):

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+from sqlalchemy.exc import InterfaceError, OperationalError
 
+from app.chat.cache import CACHEABLE, AnswerCache
 from app.chat.composer import Citation, Composer, Emit, ExtractiveComposer, suggest
 from app.chat.confidence import ESCALATED, OFFER_HUMAN, Calibration, confidence, gate, signals
 from app.chat.idempotency import IdempotencyKeys, request_hash
@@ -18,7 +22,7 @@ from app.chat.routing import backstop, is_follow_up, policy_query, smalltalk_kin
 from app.chat.store import ConversationStore
 from app.chat.texts import t
 from app.config import Settings
-from app.errors import InvalidInput
+from app.errors import InvalidInput, NotReady
 from app.privacy.access import reply_audiences
 from app.retrieval.documents import Hit
 from app.retrieval.index import IndexNotFound
@@ -55,6 +59,7 @@ class TurnResult:
     hits: list[Hit] = field(default_factory=list)
     ticket: dict[str, Any] | None = None
     llm: dict[str, str] = field(default_factory=dict)  # {"compose": ok | guard_* | ..., "rewrite": ok | error}
+    stored: bool = True  # False: answered while the database was unreachable (nothing kept)
 
 
 @dataclass
@@ -82,6 +87,7 @@ class ChatService:
         self.rewriter = rewriter
         self.calibration = calibration
         self.keys = IdempotencyKeys(store.sessions)
+        self.cache = AnswerCache(settings.answer_cache_size)
 
     def turn(self, user: User, message: str, conversation_id: str | None = None,
              language: str | None = None, idempotency_key: str | None = None, emit: Emit | None = None) -> TurnResult:
@@ -93,6 +99,13 @@ class ChatService:
             raise InvalidInput("message: must not be empty")
         if len(message) > self.settings.max_message_chars:
             raise InvalidInput(f"message: is too long ({self.settings.max_message_chars} characters at most)")
+        try:
+            return self._stored_turn(user, message, conversation_id, language, idempotency_key, emit)
+        except (OperationalError, InterfaceError) as e:  # the database is down: answer from the index alone
+            return self._unstored_turn(user, message, conversation_id, language, e)
+
+    def _stored_turn(self, user: User, message: str, conversation_id: str | None, language: str | None,
+                     idempotency_key: str | None, emit: Emit | None) -> TurnResult:
         if not idempotency_key:
             return self._serialized(user, message, conversation_id, language, None, emit)
         done = self.keys.begin(user.id, idempotency_key, request_hash(message, conversation_id, language))
@@ -119,6 +132,10 @@ class ChatService:
               idempotency_key: str | None, emit: Emit | None = None) -> TurnResult:
         history = self.store.history(conversation_id) if conversation_id else []
         lang = language or self._language(message, history, conversation_id)
+        key = self._cache_key(user, message, lang) if not conversation_id else None
+        cached = self.cache.get(key) if key is not None else None
+        if cached is not None:
+            return self._replay(user, message, lang, cached, idempotency_key)
         conv = self.store.get_or_create(user.id, conversation_id, lang)
         history = history if conversation_id else []
         uses_llm = self.rewriter is not None or self.composer is not self.extractive
@@ -151,10 +168,49 @@ class ChatService:
                                                                       draft.hits)},
         )
         log.info("turn %s outcome=%s confidence=%.2f", question.id, draft.outcome, draft.confidence)
+        if key is not None and draft.outcome in CACHEABLE and ticket is None and not draft.retrieval.get("llm"):
+            self.cache.put(key, draft)
         llm = {k: v["result"] for k, v in (("compose", draft.retrieval.get("llm")),
                                            ("rewrite", draft.retrieval.get("rewrite"))) if v}
         return TurnResult(conv.id, reply.id, draft.answer, lang, draft.citations, draft.confidence, draft.outcome,
                           draft.next_steps, draft.reason, draft.hits, ticket, llm)
+
+    def _cache_key(self, user: User, message: str, lang: str) -> Hashable | None:
+        """The answer cache's key for a first message (None: not cacheable here)."""
+        if self.searcher is None or self.rewriter is not None or self.composer is not self.extractive:
+            return None
+        loaded = self.searcher.store.get()
+        return AnswerCache.key(message, lang, user.visible_groups, loaded.build_id) if loaded is not None else None
+
+    def _replay(self, user: User, message: str, lang: str, draft: Draft, idempotency_key: str | None) -> TurnResult:
+        """A repeated first question: the cached answer, stored with its question in one transaction."""
+        reply = self.store.add_exchange(
+            user.id, lang, {"content": message, "search_query": message, "idempotency_key": idempotency_key},
+            {"content": draft.answer, "outcome": draft.outcome, "confidence": round(draft.confidence, 4),
+             "citations": [c.__dict__ for c in draft.citations],
+             "retrieval": draft.retrieval | {"cached": True, "reason": draft.reason, "next_steps": draft.next_steps,
+                                             "ticket": None,
+                                             "audiences": reply_audiences(draft.outcome,
+                                                                          [c.doc_id for c in draft.citations],
+                                                                          draft.hits)}})
+        return TurnResult(reply.conversation_id, reply.id, draft.answer, lang, draft.citations, draft.confidence,
+                          draft.outcome, draft.next_steps, draft.reason, draft.hits, None)
+
+    def _unstored_turn(self, user: User, message: str, conversation_id: str | None, language: str | None,
+                       error: Exception) -> TurnResult:
+        """With the database unreachable, a question the documents answer is still answered (not stored: no
+        history, no feedback, no LLM since the conversation's lane is unknown). What needs a person raises
+        NotReady (503 + Retry-After): the client retries with the same Idempotency-Key once the database is back,
+        so the ticket is opened once. A crisis message gets its support lines in that error's text."""
+        log.warning("database unavailable (%s): answering without storing the turn", error.__class__.__name__)
+        lang = language or self._language(message, [], None)
+        draft = self.respond(user, message, message, lang, confidential=True)
+        if draft.outcome == ESCALATED:
+            lead = f"{draft.answer}\n\n" if draft.reason == "crisis" else ""
+            raise NotReady(f"{lead}{t(lang, 'not_stored')}", code="database_unavailable", retry_after=30)
+        return TurnResult(conversation_id or str(uuid.uuid4()), str(uuid.uuid4()), draft.answer, lang,
+                          draft.citations, draft.confidence, draft.outcome, draft.next_steps, draft.reason,
+                          draft.hits, None, stored=False)
 
     @staticmethod
     def _result(conversation_id: str, reply: Any) -> TurnResult:

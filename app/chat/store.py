@@ -86,6 +86,18 @@ class ConversationStore:
             s.add(conv)
             return conv
 
+    def add_exchange(self, user_id: str, language: str, question: dict[str, Any], reply: dict[str, Any]) -> Message:
+        """A new conversation with its question and answer in one transaction (an answer known at once: the
+        question can't be lost between the two). Returns the answer."""
+        with session_scope(self.sessions) as s:
+            conv = Conversation(user_id=user_id, language=language)
+            s.add(conv)
+            s.flush()
+            s.add(Message(conversation_id=conv.id, seq=1, role="user", language=language, **question))
+            msg = Message(conversation_id=conv.id, seq=2, role="assistant", language=language, **reply)
+            s.add(msg)
+        return msg
+
     def history(self, conversation_id: str, limit: int = 10) -> list[Message]:
         with session_scope(self.sessions) as s:
             rows = s.scalars(

@@ -47,6 +47,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "clarify_hint": "Reply with the one you mean, or rephrase your question.",
         "not_ready": "I'm not ready to answer yet: the document index is still being prepared. Please try again in "
                      "a few minutes.",
+        "not_stored": "I can't pass your message to a person right now: the help desk's database is unavailable. "
+                      "Please send it again in a minute; your message will reach the team once.",
         "language_name_en": "English", "language_name_es": "Spanish", "language_name_pt": "Portuguese",
     },
     "es": {
@@ -95,6 +97,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "clarify_hint": "Responde con la que buscas o reformula tu pregunta.",
         "not_ready": "Todavía no puedo responder: el índice de documentos se está preparando. Inténtalo de nuevo "
                      "en unos minutos.",
+        "not_stored": "Ahora mismo no puedo pasar tu mensaje a una persona: la base de datos del servicio de ayuda "
+                      "no está disponible. Vuelve a enviarlo en un minuto; llegará al equipo una sola vez.",
         "language_name_en": "inglés", "language_name_es": "español", "language_name_pt": "portugués",
     },
     "pt": {
@@ -144,6 +148,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "clarify_hint": "Responda com a que você procura ou reformule a pergunta.",
         "not_ready": "Ainda não posso responder: o índice de documentos está sendo preparado. Tente novamente em "
                      "alguns minutos.",
+        "not_stored": "Agora não consigo passar sua mensagem a uma pessoa: o banco de dados do atendimento está "
+                      "indisponível. Envie de novo em um minuto; ela chegará à equipe uma única vez.",
         "language_name_en": "inglês", "language_name_es": "espanhol", "language_name_pt": "português",
     },
 }

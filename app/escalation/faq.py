@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,7 +32,7 @@ QUEUE_DEPARTMENT = {"hr": "hr", "payroll": "payroll", "it": "it", "facilities": 
 
 class FaqPublisher:
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], tickets: TicketService,
-                 reindex: Callable[[], str]) -> None:
+                 reindex: Callable[..., tuple[dict[str, Any], bool]]) -> None:
         self.settings, self.sessions, self.tickets, self.reindex = settings, sessions, tickets, reindex
 
     def _paths(self, ticket: Ticket, title: str) -> tuple[Path, Path]:
@@ -71,6 +72,8 @@ class FaqPublisher:
             return str(draft), content
 
     def confirm(self, user: User, ticket_id: str) -> tuple[str, str, str]:
+        """Publish the draft into the corpus and queue a re-index job that reads it (a build already running
+        may have read the corpus before the article was there). Returns (path, content, job id)."""
         with session_scope(self.sessions) as s:
             ticket = self.tickets._agent_ticket(s, user, ticket_id)
             if not ticket.faq_path or not ticket.faq_path.endswith(".draft") or not Path(ticket.faq_path).exists():
@@ -81,5 +84,5 @@ class FaqPublisher:
             ticket.faq_path = str(live)
             self.tickets._event(s, ticket, "faq_published", user.id, public=False, data={"path": str(live)})
             content = live.read_text(encoding="utf-8")
-        build_id = self.reindex()
-        return str(live), content, build_id
+        job, _ = self.reindex(full=False, requested_by=user.id, changed_since_running=True)
+        return str(live), content, job["job_id"]

@@ -132,6 +132,6 @@ def publish_faq(ticket_id: str, body: FaqIn, agent: CurrentAgent, services: Serv
 
 @router.post("/agent/tickets/{ticket_id}/publish-faq/confirm", response_model=FaqOut, tags=["agent"])
 def confirm_faq(ticket_id: str, agent: CurrentAgent, services: ServicesDep) -> FaqOut:
-    """Publish the draft into the corpus and re-index incrementally."""
-    path, content, build_id = services.faq.confirm(agent, ticket_id)
-    return FaqOut(path=path, status="published", content=content, build_id=build_id)
+    """Publish the draft into the corpus and queue an incremental re-index job (`job_id`) that indexes it."""
+    path, content, job_id = services.faq.confirm(agent, ticket_id)
+    return FaqOut(path=path, status="published", content=content, job_id=job_id)

@@ -102,3 +102,5 @@ class FaqOut(BaseModel):
     status: Literal["draft", "published"]
     content: str
     build_id: str | None = None
+    job_id: str | None = Field(None, description="The re-index job that indexes a published article: poll "
+                               "GET /api/v1/admin/reindex/{job_id} (admins) or ask once it is done.")

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.db import session_scope
+from app.db import rowcount, session_scope
 from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.escalation.models import QueueCounter, Ticket, TicketEvent, now
 from app.escalation.notify import enqueue
@@ -236,7 +236,10 @@ class TicketService:
                                                          Ticket.status.in_(("new", "open", "pending")))).all():
                 if not self.breached(ticket):
                     continue
-                ticket.sla_breached_at = now()
+                claimed = rowcount(s.execute(update(Ticket).where(Ticket.id == ticket.id, Ticket.sla_breached_at
+                                                                  .is_(None)).values(sla_breached_at=now())))
+                if not claimed:  # another process recorded this breach first: notify once
+                    continue
                 which = "first response" if ticket.first_response_at is None else "resolution"
                 due = ticket.first_response_due if which == "first response" else ticket.resolution_due
                 self._event(s, ticket, "sla_breached", "ayuda", public=False, data={"which": which})

@@ -17,11 +17,11 @@ router = APIRouter(prefix="/api/v1/admin/privacy", tags=["admin"], responses=ERR
 def export(user: str, admin: CurrentAdmin, services: ServicesDep) -> dict[str, Any]:
     """Everything stored about a user (conversations, messages, tickets with public events, feedback) as JSON.
     Recorded in the audit log."""
-    return services.privacy.export(user, admin.id)  # type: ignore[union-attr]
+    return services.privacy.export(user, admin.id)
 
 
 @router.post("/users/{user}/erase")
 def erase(user: str, admin: CurrentAdmin, services: ServicesDep) -> dict[str, Any]:
     """Anonymise everything of a user: their texts are removed and their id replaced by a pseudonym everywhere.
     Returns the counts and the audit event id; other users' tickets keep their content."""
-    return services.privacy.erase(user, admin.id)  # type: ignore[union-attr]
+    return services.privacy.erase(user, admin.id)

@@ -94,15 +94,19 @@ def build_index(
     on_start: Callable[[int], None] | None = None,
     on_chunks_embedded: Callable[[int], None] | None = None,
     profile: dict[str, Any] | None = None,
+    prune: bool = True,
 ) -> BuildReport:
     """Build a new index build; one build at a time per index folder, across processes (a file lock).
-    `profile`: the builder's ranking profile, recorded in the manifest (app/retrieval/profile.py)."""
+    `profile`: the builder's ranking profile, recorded in the manifest (app/retrieval/profile.py).
+    `prune`: delete all but the last KEEP_BUILDS builds; False when the caller prunes by what replicas serve
+    (app/jobs/builds.py)."""
     from filelock import FileLock
 
     Path(index_dir).mkdir(parents=True, exist_ok=True)
     with FileLock(str(Path(index_dir) / ".build.lock")):
         return _build_index(corpus_dir, index_dir, model_path, get_embedder, params, full=full,
-                            on_start=on_start, on_chunks_embedded=on_chunks_embedded, profile=profile)
+                            on_start=on_start, on_chunks_embedded=on_chunks_embedded, profile=profile,
+                            prune=prune)
 
 
 def _build_index(
@@ -116,6 +120,7 @@ def _build_index(
     on_start: Callable[[int], None] | None = None,
     on_chunks_embedded: Callable[[int], None] | None = None,
     profile: dict[str, Any] | None = None,
+    prune: bool = True,
 ) -> BuildReport:
     started = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
@@ -218,7 +223,8 @@ def _build_index(
         manifest["ranking_profile"] = profile
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
     _write_atomic(index_dir / CURRENT, build_id)
-    _prune(index_dir, keep=build_id)
+    if prune:
+        _prune(index_dir, keep=build_id)
     return report
 
 
@@ -398,10 +404,16 @@ class LoadedIndex:
 
 
 class IndexStore:
-    """Holds the current build; notices a new index/CURRENT and swaps it in without blocking requests."""
+    """Holds the current build; notices a new active build and swaps it in without blocking requests.
 
-    def __init__(self, index_dir: Path, *, check_seconds: float = 1.0, expected: Expected | None = None) -> None:
+    The active build is `pointer()` (the database's, app/jobs/builds.py) when it names a build in the folder,
+    else index/CURRENT. `serving(build_id)` is told which build this process serves after each check."""
+
+    def __init__(self, index_dir: Path, *, check_seconds: float = 1.0, expected: Expected | None = None,
+                 pointer: Callable[[], str | None] | None = None,
+                 serving: Callable[[str | None], None] | None = None) -> None:
         self.index_dir = Path(index_dir)
+        self.pointer, self.serving = pointer, serving
         self.check_seconds = check_seconds
         self.expected = expected  # what this server is; a build it can't use is refused (app/retrieval/profile.py)
         self.warnings: list[str] = []  # how the build being served differs from what this server would build
@@ -411,9 +423,20 @@ class IndexStore:
         self._last_check = 0.0
         self.last_error: str | None = None
 
+    def wanted(self) -> str | None:
+        """The id of the build this process should serve."""
+        active = self.pointer() if self.pointer is not None else None
+        if active and (self.index_dir / active / "manifest.json").exists():
+            return active
+        try:
+            return (self.index_dir / CURRENT).read_text().strip() or None
+        except OSError:
+            return None
+
     def load_now(self) -> LoadedIndex | None:
-        build = current_build_dir(self.index_dir)
-        if build is None:
+        wanted = self.wanted()
+        build = self.index_dir / wanted if wanted else None
+        if build is None or not (build / "manifest.json").exists():
             self.last_error = f"no index in {self.index_dir} (run `ayuda index`)"
             return None
         try:
@@ -435,6 +458,8 @@ class IndexStore:
             self._current, self.last_error = loaded, None
             self.warnings = compatibility.warnings if compatibility is not None else []
         log.info("serving index build %s (%d chunks)", loaded.build_id, len(loaded.chunks))
+        if self.serving is not None:
+            self.serving(loaded.build_id)
         return loaded
 
     def get(self) -> LoadedIndex | None:
@@ -448,13 +473,11 @@ class IndexStore:
         return self._current
 
     def _maybe_reload(self) -> None:
-        pointer = self.index_dir / CURRENT
-        try:
-            wanted = pointer.read_text().strip()
-        except OSError:
-            return
+        wanted = self.wanted()
         current = self._current
-        if current is not None and wanted == current.build_id:
+        if wanted is None or (current is not None and wanted == current.build_id):
+            if self.serving is not None and current is not None:
+                self.serving(current.build_id)
             return
         with self._lock:
             if self._loading:

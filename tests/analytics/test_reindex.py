@@ -43,7 +43,7 @@ def wait(client, job_id: str, seconds: float = 300) -> dict:  # type: ignore[no-
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         job = client.get(f"/api/v1/admin/reindex/{job_id}", headers=ADMIN).json()
-        if job["status"] != "running":
+        if job["status"] not in ("queued", "running"):
             return job
         time.sleep(0.1)
     raise AssertionError(f"job {job_id} still running after {seconds}s")
@@ -59,7 +59,7 @@ def test_reindex_embeds_only_the_new_article_and_the_server_answers_from_it(tmp_
 
         r = client.post("/api/v1/admin/reindex", json={"full": False}, headers=ADMIN)
         assert r.status_code == 202, r.text
-        assert r.json()["status"] == "running" and r.json()["full"] is False
+        assert r.json()["status"] == "queued" and r.json()["full"] is False
         job = wait(client, r.json()["job_id"])
         assert job["status"] == "done" and job["error"] is None, job
         assert job["progress"]["total"] > 0 and job["progress"]["done"] == job["progress"]["total"]
@@ -88,13 +88,14 @@ def test_a_failed_build_ends_as_failed_with_its_message(tmp_path, index_copy, em
 
 
 def test_one_reindex_at_a_time(tmp_path, index_copy, embedder):
-    from app.analytics.reindex import ReindexJobs
+    from dataclasses import replace
+
     from app.retrieval import BuildReport
 
     release = threading.Event()
 
     def slow_build(corpus_dir, index_dir, model_path, get_embedder, params, *, full, on_start,  # type: ignore[no-untyped-def]
-                   on_chunks_embedded, profile):
+                   on_chunks_embedded, profile, prune):
         on_start(10)
         on_chunks_embedded(4)
         assert release.wait(30)
@@ -103,7 +104,9 @@ def test_one_reindex_at_a_time(tmp_path, index_copy, embedder):
 
     settings = make_settings(tmp_path, index_copy, embedder, run_outbox_worker=False)
     with make_client(settings, embedder) as client:
-        client.app.state.reindex_jobs = ReindexJobs(build=slow_build)
+        services = client.app.state.services
+        original = services.dispatch.context
+        services.dispatch.context = lambda: replace(original(), build=slow_build, after_build=None)
         first = client.post("/api/v1/admin/reindex", headers=ADMIN)
         assert first.status_code == 202
         job_id = first.json()["job_id"]
@@ -116,6 +119,7 @@ def test_one_reindex_at_a_time(tmp_path, index_copy, embedder):
         second = client.post("/api/v1/admin/reindex", json={"full": True}, headers=ADMIN)
         assert second.status_code == 200 and second.json()["job_id"] == job_id
         assert second.json()["status"] == "running"
+        assert services.registry.active() is None  # nothing activated until the build is done
         release.set()
         job = wait(client, job_id)
         assert job["status"] == "done" and job["progress"] == {"done": 10, "total": 10} and job["build_id"] == "b1"
