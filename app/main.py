@@ -16,6 +16,7 @@ from app.analytics.routes import router as admin_router
 from app.auth.request import Authenticator, DuplicateIdentityHeaders
 from app.auth.routes import install_sign_in_redirect
 from app.auth.routes import router as auth_router
+from app.channels.slack.routes import router as slack_router
 from app.chat.routes import router as chat_router
 from app.config import Settings, get_settings
 from app.db import ping
@@ -44,12 +45,13 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         services = await anyio.to_thread.run_sync(lambda: build_services(settings, embedder=embedder))
         app.state.services = services
         if settings.run_outbox_worker:
-            jobs = [services.tickets.check_sla] + ([services.privacy.retention_due] if services.privacy else [])
-            services.outbox.start(also=jobs)
+            services.outbox.start(also=services.background_jobs())
         ready, detail = services.index_status()
         logging.getLogger("app").info("Ayuda started: index %s (%s)", "ready" if ready else "NOT ready", detail)
         yield
         services.outbox.stop()
+        if services.slack is not None:
+            services.slack.close()
         services.engine.dispose()
 
     app = FastAPI(
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(tickets_router)
     app.include_router(admin_router)
     app.include_router(privacy_router)
+    app.include_router(slack_router)
     app.include_router(web_api_router)
     app.include_router(web_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
