@@ -45,7 +45,10 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         services = await anyio.to_thread.run_sync(lambda: build_services(settings, embedder=embedder))
         app.state.services = services
         if settings.run_outbox_worker:
-            services.outbox.start(also=services.background_jobs())
+            jobs = [services.tickets.check_sla] + ([services.privacy.retention_due] if services.privacy else [])
+            services.outbox.start(also=jobs)
+        if services.slack is not None:  # Slack events left behind by a crash, or waiting for a retry
+            services.slack.start()
         ready, detail = services.index_status()
         logging.getLogger("app").info("Ayuda started: index %s (%s)", "ready" if ready else "NOT ready", detail)
         yield

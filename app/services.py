@@ -10,10 +10,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.channels.slack.api import SlackApi
 from app.channels.slack.intake import SlackChannel
-from app.channels.slack.outbound import CHANNEL as SLACK_DM
-from app.channels.slack.outbound import SlackDirectMessages
 from app.chat.composer import ExtractiveComposer
 from app.chat.confidence import Calibration
 from app.chat.intents import IntentClassifier
@@ -25,7 +22,7 @@ from app.db import make_engine, make_session_factory, upgrade
 from app.errors import NotReady
 from app.escalation.faq import FaqPublisher
 from app.escalation.flows import EscalationFlow
-from app.escalation.notify import Deliverer, OutboxWorker
+from app.escalation.notify import OutboxWorker
 from app.escalation.service import TicketService
 from app.privacy.service import PrivacyService
 from app.retrieval import (
@@ -62,10 +59,6 @@ class Services:
     privacy: PrivacyService | None = None
     slack: SlackChannel | None = None  # the Slack app, when AYUDA_SLACK_* are set
 
-    def background_jobs(self) -> list[Callable[[], Any]]:
-        """Run every outbox cycle besides delivery: SLA checks, retention, Slack events left behind."""
-        return [self.tickets.check_sla, *([self.privacy.retention_due] if self.privacy else []),
-                *([self.slack.recover] if self.slack else [])]
 
     def reindex(self, *, full: bool = False) -> str:
         """Incremental index build with the loaded model; the store picks the new build up."""
@@ -161,13 +154,10 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
     chat = ChatService(settings, ConversationStore(sessions), searcher, composer=composer,
                        escalator=EscalationFlow(settings, sessions, tickets, similarity=_similarity(embedder)),
                        intents=intents, rewriter=rewriter)
-    slack_api = SlackApi(settings) if settings.slack_enabled else None
-    senders = {SLACK_DM: SlackDirectMessages(sessions, slack_api).send} if slack_api else {}
-    outbox = OutboxWorker(settings, sessions, Deliverer(settings, senders))
     services = Services(settings, engine, sessions, embedder, store, searcher, chat, tickets,
-                        None, outbox, model_error)  # type: ignore[arg-type]
-    if slack_api is not None:
-        services.slack = SlackChannel(settings, sessions, chat, tickets, slack_api)
+                        None, OutboxWorker(settings, sessions), model_error)  # type: ignore[arg-type]
+    if settings.slack_enabled:
+        services.slack = SlackChannel(settings, sessions, chat, tickets)
     services.faq = FaqPublisher(settings, sessions, tickets, services.reindex)
     services.privacy = PrivacyService(settings, sessions)
     return services

@@ -97,6 +97,16 @@ class Deliverer:
             raise ValueError(f"unknown channel {row.channel}")
 
 
+def channel_senders(settings: Settings, sessions: sessionmaker[Session]) -> dict[str, Callable[[OutboxMessage], None]]:
+    """Channels delivered by the adapters in app/channels (they need the database as well as the settings)."""
+    if not settings.slack_enabled:
+        return {}
+    from app.channels.slack.api import SlackApi
+    from app.channels.slack.outbound import CHANNEL, SlackDirectMessages
+
+    return {CHANNEL: SlackDirectMessages(sessions, SlackApi(settings)).send}
+
+
 class OutboxWorker:
     """Delivers due outbox rows; safe to run in several processes (rows are claimed with a lease)."""
 
@@ -104,7 +114,7 @@ class OutboxWorker:
 
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], deliverer: Deliverer | None = None) -> None:
         self.settings, self.sessions = settings, sessions
-        self.deliverer = deliverer or Deliverer(settings)
+        self.deliverer = deliverer or Deliverer(settings, channel_senders(settings, sessions))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from slack_sdk.errors import SlackApiError
+
 from app.auth.names import normalize
 from app.channels.slack.api import SlackApi
 from app.channels.slack.store import SlackStore
@@ -40,7 +42,13 @@ class SlackIdentity:
             return None
 
     def _lookup(self, slack_user: str) -> str | None:
-        info = self.api.user_info(slack_user)
+        try:
+            info = self.api.user_info(slack_user)
+        except SlackApiError as e:
+            if e.response.get("error") in ("user_not_found", "user_not_visible"):  # e.g. another workspace
+                log.info("slack user %s is not visible to the app", slack_user)
+                return None
+            raise
         if info.get("deleted") or info.get("is_bot") or info.get("is_restricted") or info.get("is_ultra_restricted"):
             log.info("slack user %s is not an employee (bot, deactivated or guest)", slack_user)
             return None

@@ -4,7 +4,7 @@ Slack wants a 200 within 3 seconds and resends the event otherwise (X-Slack-Retr
 verified (v0 HMAC of the body with the signing secret, timestamp within 5 minutes), its event is stored under
 Slack's event_id (a resend finds the row: handled once), Slack gets its 200, and a worker thread answers.
 If the process dies first, the row is still `received` (or `processing` with an expired lease) and
-`recover()` (run by the outbox worker every cycle, and by `ayuda worker`) handles it; the chat turn runs with
+`recover()` (a background loop in every serving process, `start()`) handles it; the chat turn runs with
 the idempotency key `slack:<event_id>`, so a turn that had been stored is not answered twice.
 
 Where answers go: a direct message is answered in its thread; a mention in a channel in the mention's thread,
@@ -19,13 +19,14 @@ import datetime as dt
 import json
 import logging
 import re
+import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs
 
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -46,6 +47,7 @@ from app.security import User
 log = logging.getLogger(__name__)
 LEASE = dt.timedelta(seconds=120)  # a claimed event not finished by then is taken over (its process died)
 MAX_ATTEMPTS = 6
+KEEP_HANDLED = dt.timedelta(days=7)  # handled event ids kept this long against resends
 BACKOFF_SECONDS = 30.0  # doubles per attempt: 30 s … 8 min, past a stale idempotency claim (5 min)
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
@@ -59,6 +61,8 @@ class SlackChannel:
         self.identity = SlackIdentity(settings, self.api, self.store)
         self.verifier = SignatureVerifier(settings.slack_signing_secret)
         self.pool = ThreadPoolExecutor(settings.slack_workers, thread_name_prefix="slack")
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     # --- HTTP side: verify, store, acknowledge ----------------------------------------------------------
     def verify(self, body: bytes, headers: Mapping[str, str]) -> None:
@@ -117,7 +121,10 @@ class SlackChannel:
                 s.add(SlackEvent(id=row_id, kind=kind, payload=payload, next_attempt_at=now() + LEASE))
         except IntegrityError:
             return False
-        self.pool.submit(self.process, row_id, True)
+        try:
+            self.pool.submit(self.process, row_id, True)
+        except RuntimeError:  # shutting down: the stored row is recovered by the next start
+            log.info("slack %s %s stored; it will be handled after the restart", kind, row_id)
         return True
 
     # --- worker side ----------------------------------------------------------------------------------
@@ -162,10 +169,32 @@ class SlackChannel:
             due = s.scalars(select(SlackEvent.id).where(
                 or_(SlackEvent.status == "received", SlackEvent.status == "processing"),
                 SlackEvent.next_attempt_at <= now()).order_by(SlackEvent.created_at).limit(limit)).all()
-        return sum(self.process(row_id) for row_id in due)
+        handled = sum(self.process(row_id) for row_id in due)
+        with session_scope(self.sessions) as s:  # resends come within minutes; a week of ids is plenty
+            s.execute(delete(SlackEvent).where(SlackEvent.status == "done",
+                                               SlackEvent.processed_at < now() - KEEP_HANDLED))
+        return handled
+
+    def start(self, every: float | None = None) -> None:
+        """Run `recover` in a background thread (every AYUDA_OUTBOX_POLL_SECONDS); each process that serves the
+        endpoints does, so no separate worker is needed (claims are atomic across replicas)."""
+        interval = every or self.settings.outbox_poll_seconds
+
+        def loop() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    self.recover()
+                except Exception:
+                    log.exception("slack recovery failed; will retry next cycle")
+
+        self._thread = threading.Thread(target=loop, name="slack-recovery", daemon=True)
+        self._thread.start()
 
     def close(self) -> None:
         """Finish the turns in progress; queued ones stay stored and are recovered by the next start."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
         self.pool.shutdown(wait=True, cancel_futures=True)
 
     # --- events ---------------------------------------------------------------------------------------
