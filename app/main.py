@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             jobs = [services.tickets.check_sla] + ([services.privacy.retention_due] if services.privacy else [])
             services.outbox.start(also=jobs)
         if services.slack is not None:  # Slack events left behind by a crash, or waiting for a retry
+            services.slack.limits = app.state.rate_limits
             services.slack.start()
         ready, detail = services.index_status()
         logging.getLogger("app").info("Ayuda started: index %s (%s)", "ready" if ready else "NOT ready", detail)

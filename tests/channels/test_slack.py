@@ -340,3 +340,39 @@ def test_erasing_a_user_forgets_their_slack_account_and_threads(client, fake):
     with db(client) as s:
         assert s.get(SlackUser, ERIN) is None
         assert not s.scalars(select(SlackThread).where(SlackThread.slack_user == ERIN)).all()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_an_event_is_answered_once_and_feedback_stored(slack_index, embedder, fake):
+    """The same flow on PostgreSQL (its own database, so other suites' `test` database is left alone)."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import create_engine, text
+
+    from app.chat.models import Message
+    from app.main import create_app
+
+    server = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS test_slack WITH (FORCE)"))
+            conn.execute(text("CREATE DATABASE test_slack"))
+    except Exception as e:
+        pytest.fail(f"PostgreSQL is not reachable on 127.0.0.1:5432: {e}")
+    finally:
+        server.dispose()
+    settings = make_settings(
+        slack_index, slack_index / "index", embedder, corpus_dir=slack_index / "corpus", run_outbox_worker=False,
+        database_url="postgresql+psycopg://postgres@127.0.0.1:5432/test_slack", slack_signing_secret=SECRET,
+        slack_bot_token=TOKEN, slack_api_url=fake.url, slack_email_domains="brightwave.example")
+    with TestClient(create_app(settings, embedder=embedder)) as pg:
+        event = dm(ANA, "How do I reset my password?")
+        send_event(pg, event, "EvPOSTGRES01")
+        send_event(pg, event, "EvPOSTGRES01", **{"X-Slack-Retry-Num": "1"})
+        answer = replies(fake, "D" + ANA, event["ts"])[0]
+        assert "password-reset" in answer.block_text()
+        click(pg, ANA, "feedback_down", answer)
+        fake.wait(lambda _: [u for u in fake.updated if u["ts"] == answer.ts])
+        time.sleep(0.5)
+        assert len([p for p in fake.posted if p.thread_ts == event["ts"]]) == 1
+        with db(pg) as s:
+            assert s.get(Message, answer.action("feedback_down")["value"]).helpful is False  # type: ignore[index]

@@ -22,7 +22,7 @@ import re
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from slack_sdk.signature import SignatureVerifier
@@ -39,10 +39,13 @@ from app.channels.slack.texts import st
 from app.chat.service import CONFIDENTIAL_REASONS, DECLINED, ChatService, TurnResult
 from app.config import Settings
 from app.db import rowcount, session_scope
-from app.errors import BadRequest, Conflict, InvalidInput, NotFound, Unauthorized
+from app.errors import BadRequest, Conflict, InvalidInput, NotFound, TooManyRequests, Unauthorized
 from app.escalation.service import TicketService
 from app.retrieval.language import LANGUAGES, detect_language
 from app.security import User
+
+if TYPE_CHECKING:
+    from app.limits import RateLimits  # (app.limits needs the app's dependencies, which need the services)
 
 log = logging.getLogger(__name__)
 LEASE = dt.timedelta(seconds=120)  # a claimed event not finished by then is taken over (its process died)
@@ -61,6 +64,7 @@ class SlackChannel:
         self.identity = SlackIdentity(settings, self.api, self.store)
         self.verifier = SignatureVerifier(settings.slack_signing_secret)
         self.pool = ThreadPoolExecutor(settings.slack_workers, thread_name_prefix="slack")
+        self.limits: RateLimits | None = None  # the app's per-user limits (set by create_app)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -223,6 +227,8 @@ class SlackChannel:
         if not text:
             self.api.post(channel, st(self._language(text), "empty"), thread_ts=root)
             return
+        if not self._within_limits("chat", user, slack_user, channel, root):
+            return
         conversation_id = thread.conversation_id if thread is not None and thread.conversation_id \
             else self.store.start_conversation(user.id, channel, root, slack_user)
         self.answer(user, slack_user, channel, root, in_dm, text, conversation_id, f"slack:{event_id}")
@@ -257,7 +263,7 @@ class SlackChannel:
         return bool(self.chat.store.escalation_reasons(result.conversation_id) & set(CONFIDENTIAL_REASONS))
 
     def _add_to_ticket(self, user: User, channel: str, root: str, ticket_id: str, text: str) -> None:
-        if not text:
+        if not text or not self._within_limits("tickets", user, user.id, channel, root):
             return
         try:
             ticket = self.tickets.employee_message(user, ticket_id, text)
@@ -265,6 +271,18 @@ class SlackChannel:
             self.api.post(channel, escape(e.message), thread_ts=root)
             return
         self.api.post(channel, st(ticket.language, "added", number=ticket.number), thread_ts=root)
+
+    def _within_limits(self, action: str, user: User, slack_user: str, channel: str, root: str) -> bool:
+        """The web's per-user rate limits (AYUDA_CHAT_RATE_PER_USER, AYUDA_TICKET_RATE_PER_USER); over them the
+        employee is told in the thread, and the message is not handled."""
+        if self.limits is None:
+            return True
+        try:
+            self.limits.hit(action, user.id, f"slack:{slack_user}")
+        except TooManyRequests as e:
+            self.api.post(channel, escape(e.message), thread_ts=root)
+            return False
+        return True
 
     def _language(self, text: str) -> str:
         if not text:
