@@ -71,7 +71,8 @@ def sign(secret: str, body: bytes) -> str:
 class Deliverer:
     """Sends one outbox row on its channel; raises on failure."""
 
-    def __init__(self, settings: Settings, senders: Mapping[str, Callable[[OutboxMessage], None]] | None = None) -> None:
+    def __init__(self, settings: Settings,
+                 senders: Mapping[str, Callable[[OutboxMessage], None]] | None = None) -> None:
         self.settings = settings
         self.http = httpx.Client(timeout=10)
         self.senders = dict(senders or {})  # more channels, e.g. slack_dm (app/channels/slack/outbound.py)
@@ -97,7 +98,8 @@ class Deliverer:
             raise ValueError(f"unknown channel {row.channel}")
 
 
-def channel_senders(settings: Settings, sessions: sessionmaker[Session]) -> dict[str, Callable[[OutboxMessage], None]]:
+def channel_senders(settings: Settings,
+                    sessions: sessionmaker[Session]) -> dict[str, Callable[[OutboxMessage], None]]:
     """Channels delivered by the adapters in app/channels (they need the database as well as the settings)."""
     if not settings.slack_enabled:
         return {}
