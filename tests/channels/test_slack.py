@@ -260,7 +260,11 @@ def ask_for_a_person(client, fake, user: str):  # type: ignore[no-untyped-def]
     send_event(client, event)
     answer = replies(fake, "D" + user, event["ts"])[0]
     click(client, user, "human", answer)
-    return replies(fake, "D" + user, event["ts"], 2)[1]
+    reply = replies(fake, "D" + user, event["ts"], 2)[1]
+    update = fake.wait(lambda _: next((u for u in fake.updated if u["ts"] == answer.ts), None))
+    blocks = json.loads(update["blocks"]) if isinstance(update["blocks"], str) else update["blocks"]
+    assert '"human"' not in json.dumps(blocks) and '"feedback_up"' in json.dumps(blocks)  # asked: button gone
+    return reply
 
 
 def test_talk_to_a_person_opens_a_ticket(client, fake):

@@ -86,6 +86,19 @@ def replace_actions(blocks: list[dict[str, Any]], note: str) -> list[dict[str, A
     return [*kept, {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(note)}]}]
 
 
+def without_button(blocks: list[dict[str, Any]], action_id: str) -> list[dict[str, Any]]:
+    """The message's blocks without one button (and without its actions block when that was the last one)."""
+    out = []
+    for block in blocks:
+        if block.get("type") == "actions":
+            elements = [e for e in block.get("elements") or [] if e.get("action_id") != action_id]
+            if not elements:
+                continue
+            block = {**block, "elements": elements}
+        out.append(block)
+    return out
+
+
 def ticket_blocks(text: str, language: str, number: str, ticket_id: str, first: bool,
                   rate: bool) -> list[dict[str, Any]]:
     """A ticket update DM; the first one of a ticket says that replies in its thread go to the ticket, a CSAT

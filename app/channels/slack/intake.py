@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.channels.slack.api import SlackApi
-from app.channels.slack.blocks import answer_blocks, escape, replace_actions
+from app.channels.slack.blocks import answer_blocks, escape, replace_actions, without_button
 from app.channels.slack.identity import SlackIdentity
 from app.channels.slack.models import SlackEvent, now
 from app.channels.slack.store import SlackStore
@@ -322,6 +322,8 @@ class SlackChannel:
                 return
             self.answer(user, slack_user, channel, root, channel.startswith("D"),
                         st(reply.language, "human_message"), reply.conversation_id, f"slack-human:{value}")
+            if blocks:  # asked once: the button goes (a second click would only repeat the same answer)
+                self.api.update(channel, ts, str(message.get("text") or ""), without_button(blocks, "human"))
         elif action_id.startswith("csat_"):
             ticket_id, _, score = value.rpartition(":")
             try:
