@@ -149,6 +149,22 @@ class Settings(BaseSettings):
     run_outbox_worker: bool = Field(True, description="Deliver notifications from the API process.")
     public_url: str = Field("http://127.0.0.1:8000", description="Base URL used in notification links.")
 
+    # Slack app (README "Slack"): both set turns on /api/v1/slack/events and /api/v1/slack/interactions
+    slack_signing_secret: str = Field("", description="The Slack app's signing secret (Basic Information): "
+                                      "every request from Slack is checked against it (v0 HMAC, 5 minutes).")
+    slack_bot_token: str = Field("", description="The app's bot token (xoxb-…, OAuth & Permissions).")
+    slack_api_url: str = Field("https://slack.com/api/", description="Base URL of the Slack Web API (an "
+                               "egress proxy, or a test server).")
+    slack_email_domains: str = Field("", description="Comma-separated e-mail domains of employees: a Slack user "
+                                     "whose e-mail is elsewhere (guests, other companies in shared channels) is "
+                                     "politely refused. Empty: any Slack user with an e-mail.")
+    slack_user_groups: dict[str, list[str]] = Field(
+        default_factory=dict, description="Groups of Slack users, by e-mail (the same names as document audiences "
+        "and queue groups); the key `*` gives groups to every Slack user. Slack does not know the groups of the "
+        "company's identity provider, so they are configured here.")
+    slack_workers: int = Field(2, ge=1, le=16, description="Threads answering Slack messages in the background "
+                               "(Slack wants its acknowledgement within 3 seconds).")
+
     # Privacy
     retention_days: int = Field(365, ge=0, description="Closed conversations and their tickets are anonymised "
                                 "this many days after their last activity; 0 keeps them forever.")
@@ -275,6 +291,29 @@ class Settings(BaseSettings):
             raise ValueError("AYUDA_LLM_MODEL is required when AYUDA_LLM_BASE_URL is set (the model the endpoint "
                              "serves)")
         return self
+
+    @model_validator(mode="after")
+    def _check_slack(self) -> Settings:
+        secret, token = self.slack_signing_secret.strip(), self.slack_bot_token.strip()
+        if bool(secret) != bool(token):
+            raise ValueError("AYUDA_SLACK_SIGNING_SECRET and AYUDA_SLACK_BOT_TOKEN go together (set both, or "
+                             "neither to turn the Slack app off)")
+        if secret and (secret.lower() in WEAK_SECRETS or len(secret) < MIN_SECRET_CHARS):
+            raise ValueError(f"AYUDA_SLACK_SIGNING_SECRET must be the app's signing secret ({MIN_SECRET_CHARS}+ "
+                             "characters), not a placeholder")
+        if token and not token.startswith("xoxb-"):
+            raise ValueError("AYUDA_SLACK_BOT_TOKEN must be a bot token (xoxb-…)")
+        if not self.slack_api_url.startswith(("http://", "https://")):
+            raise ValueError(f"AYUDA_SLACK_API_URL must be an http(s) URL, not {self.slack_api_url!r}")
+        return self
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_signing_secret.strip() and self.slack_bot_token.strip())
+
+    @property
+    def slack_domain_list(self) -> list[str]:
+        return [d.strip().lower().lstrip("@") for d in self.slack_email_domains.split(",") if d.strip()]
 
     @property
     def llm_enabled(self) -> bool:

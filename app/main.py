@@ -16,6 +16,7 @@ from app.analytics.routes import router as admin_router
 from app.auth.request import Authenticator, DuplicateIdentityHeaders
 from app.auth.routes import install_sign_in_redirect
 from app.auth.routes import router as auth_router
+from app.channels.slack.routes import router as slack_router
 from app.chat.routes import router as chat_router
 from app.config import Settings, get_settings
 from app.db import ping
@@ -45,10 +46,15 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         app.state.services = services
         if settings.run_outbox_worker and settings.jobs == "inprocess":  # else `ayuda worker` runs them
             services.outbox.start(also=[services.tickets.check_sla, services.privacy.retention_due])
+        if services.slack is not None:  # Slack events left behind by a crash, or waiting for a retry
+            services.slack.limits = app.state.rate_limits
+            services.slack.start()
         ready, detail = services.index_status()
         logging.getLogger("app").info("Ayuda started: index %s (%s)", "ready" if ready else "NOT ready", detail)
         yield
         services.outbox.stop()
+        if services.slack is not None:
+            services.slack.close()
         services.close()
 
     app = FastAPI(
@@ -66,6 +72,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(tickets_router)
     app.include_router(admin_router)
     app.include_router(privacy_router)
+    app.include_router(slack_router)
     app.include_router(web_api_router)
     app.include_router(web_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

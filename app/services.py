@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.channels.slack.intake import SlackChannel
 from app.chat.composer import ExtractiveComposer
 from app.chat.intents import IntentClassifier
 from app.chat.llm import LLMClient, LLMComposer, Rewriter
@@ -57,6 +58,7 @@ class Services:
     dispatch: QueueDispatch | ThreadDispatch
     privacy: PrivacyService
     model_error: str | None = None
+    slack: SlackChannel | None = None  # the Slack app, when AYUDA_SLACK_* are set
 
     def close(self) -> None:
         self.dispatch.close()
@@ -136,9 +138,10 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
     dispatch = QueueDispatch(settings) if settings.jobs == "worker" else ThreadDispatch(
         lambda: in_process_build(settings, sessions, embedder, registry, store, model_error))
     jobs = ReindexJobs(sessions, dispatch)
+    slack = SlackChannel(settings, sessions, chat, tickets) if settings.slack_enabled else None
     return Services(settings, engine, sessions, embedder, store, searcher, chat, tickets,
                     FaqPublisher(settings, sessions, tickets, jobs.start), OutboxWorker(settings, sessions), registry,
-                    jobs, dispatch, PrivacyService(settings, sessions), model_error)
+                    jobs, dispatch, PrivacyService(settings, sessions), model_error, slack)
 
 
 def in_process_build(settings: Settings, sessions: sessionmaker[Session], embedder: Embedder | None,

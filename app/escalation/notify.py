@@ -1,6 +1,7 @@
 """Notifications through an outbox: rows written in the ticket's transaction, delivered by a worker with retries.
 
-Channels: a generic webhook (JSON, HMAC-SHA256 signed), a Slack incoming webhook, and email over SMTP.
+Channels: a generic webhook (JSON, HMAC-SHA256 signed), a Slack incoming webhook, email over SMTP, and
+`slack_dm`: the Slack app's DM to an employee known in Slack (app/channels/slack/outbound.py).
 A delivery failure only reschedules the row (exponential backoff); after the last attempt it is marked
 `failed` and kept, so nothing is lost (`ayuda outbox retry` puts failed rows back).
 """
@@ -14,6 +15,7 @@ import json
 import logging
 import smtplib
 import threading
+from collections.abc import Callable, Mapping
 from email.message import EmailMessage
 from typing import Any
 
@@ -21,6 +23,7 @@ import httpx
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.channels.slack.store import slack_user_of
 from app.config import Settings
 from app.db import rowcount, session_scope
 from app.escalation.models import OutboxMessage, Ticket, now
@@ -47,6 +50,10 @@ def enqueue(s: Session, settings: Settings, ticket: Ticket, event: str, text: st
         rows.append(OutboxMessage(channel="webhook", recipient=settings.webhook_url, payload=masked))
     if settings.slack_webhook_url and not ticket.confidential:  # confidential tickets stay out of Slack
         rows.append(OutboxMessage(channel="slack", recipient=settings.slack_webhook_url, payload=masked))
+    if settings.slack_enabled and to_employee:  # a DM is private: confidential tickets too, never a channel
+        slack_user = slack_user_of(s, ticket.requester)
+        if slack_user:
+            rows.append(OutboxMessage(channel="slack_dm", recipient=slack_user, payload=payload))
     if settings.smtp_host:
         recipient = ticket.requester if to_employee else settings.queues[ticket.queue].email
         if recipient and "@" in recipient:
@@ -64,12 +71,16 @@ def sign(secret: str, body: bytes) -> str:
 class Deliverer:
     """Sends one outbox row on its channel; raises on failure."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings,
+                 senders: Mapping[str, Callable[[OutboxMessage], None]] | None = None) -> None:
         self.settings = settings
         self.http = httpx.Client(timeout=10)
+        self.senders = dict(senders or {})  # more channels, e.g. slack_dm (app/channels/slack/outbound.py)
 
     def send(self, row: OutboxMessage) -> None:
-        if row.channel == "webhook":
+        if row.channel in self.senders:
+            self.senders[row.channel](row)
+        elif row.channel == "webhook":
             body = json.dumps(row.payload, ensure_ascii=False).encode()
             headers = {"content-type": "application/json", "X-Ayuda-Event": row.event, "X-Ayuda-Delivery": row.id,
                        "X-Ayuda-Signature": sign(self.settings.webhook_secret or "", body)}
@@ -87,6 +98,17 @@ class Deliverer:
             raise ValueError(f"unknown channel {row.channel}")
 
 
+def channel_senders(settings: Settings,
+                    sessions: sessionmaker[Session]) -> dict[str, Callable[[OutboxMessage], None]]:
+    """Channels delivered by the adapters in app/channels (they need the database as well as the settings)."""
+    if not settings.slack_enabled:
+        return {}
+    from app.channels.slack.api import SlackApi
+    from app.channels.slack.outbound import CHANNEL, SlackDirectMessages
+
+    return {CHANNEL: SlackDirectMessages(sessions, SlackApi(settings)).send}
+
+
 class OutboxWorker:
     """Delivers due outbox rows; safe to run in several processes (rows are claimed with a lease)."""
 
@@ -94,7 +116,7 @@ class OutboxWorker:
 
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], deliverer: Deliverer | None = None) -> None:
         self.settings, self.sessions = settings, sessions
-        self.deliverer = deliverer or Deliverer(settings)
+        self.deliverer = deliverer or Deliverer(settings, channel_senders(settings, sessions))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import String, cast, delete, or_, select
 from sqlalchemy.orm import Session
 
+from app.channels.slack.models import SlackThread, SlackUser
 from app.chat.models import Conversation
 from app.db import rowcount
 from app.escalation.models import OutboxMessage, Ticket, TicketEvent
@@ -51,6 +52,7 @@ def _mentions(column: Any, user_id: str) -> Any:
 
 def anonymise_conversation(s: Session, conv: Conversation, alias: str, text: str) -> int:
     conv.user_id = alias
+    s.execute(delete(SlackThread).where(SlackThread.conversation_id == conv.id))  # its Slack threads: forgotten
     for m in conv.messages:
         m.content, m.search_query, m.feedback_comment, m.idempotency_key = text, None, None, None
     return len(conv.messages)
@@ -136,6 +138,8 @@ def erase_user(s: Session, user_id: str, actor: str) -> dict[str, Any]:
     for row in s.scalars(select(OutboxMessage).where(_mentions(OutboxMessage.payload, user_id))).all():
         row.payload = _replace(row.payload, user_id, alias)
         counts["mentions"] += 1
+    for table in (SlackThread, SlackUser):  # which Slack account was theirs, their ticket threads
+        counts["mentions"] += rowcount(s.execute(delete(table).where(table.user_id == user_id)))
     for a in s.scalars(select(AuditEvent).where(or_(AuditEvent.actor == user_id, AuditEvent.subject == user_id,
                                                     _mentions(AuditEvent.data, user_id)))).all():
         a.actor = alias if a.actor == user_id else a.actor

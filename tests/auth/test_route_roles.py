@@ -17,7 +17,8 @@ pytestmark = pytest.mark.integration
 
 # (method, path) → role. public: anyone; employee: anyone signed in; agent: a queue's group; admin: group
 # admins; page:*: an HTML page (public shell in dev mode, the role in proxy/oidc); metrics: public in dev
-# mode, else admins or the AYUDA_METRICS_TOKEN bearer.
+# mode, else admins or the AYUDA_METRICS_TOKEN bearer; slack: Slack's request signature only, never user
+# credentials (401 without it, whoever the caller is).
 ROLES = {
     ("GET", "/healthz"): "public", ("GET", "/readyz"): "public", ("GET", "/static"): "public",
     ("GET", "/widget.js"): "public",
@@ -43,6 +44,7 @@ ROLES = {
     ("GET", "/api/v1/admin/reindex/{job_id}"): "admin",
     ("GET", "/api/v1/admin/privacy/users/{user}/export"): "admin",
     ("POST", "/api/v1/admin/privacy/users/{user}/erase"): "admin",
+    ("POST", "/api/v1/slack/events"): "slack", ("POST", "/api/v1/slack/interactions"): "slack",
     ("GET", "/"): "page:employee", ("GET", "/help"): "page:employee",
     ("GET", "/help/doc/{doc_id:path}"): "page:employee", ("GET", "/help/faq/{slug}"): "page:employee",
     ("GET", "/demo/intranet"): "page:employee", ("GET", "/agent"): "page:agent", ("GET", "/admin"): "page:admin",
@@ -74,6 +76,8 @@ def url_for(path: str) -> str:
 
 def expected(role: str, mode: str, who: str) -> str:
     """allow | 401 | 403 | login (oidc pages send the browser to /auth/login)."""
+    if role == "slack":
+        return "401"
     if role == "public" or (mode == "dev" and role in ("metrics",) or mode == "dev" and role.startswith("page:")):
         return "allow"
     need = role.removeprefix("page:").replace("metrics", "admin")
@@ -93,7 +97,9 @@ def mode_client(request, tmp_path_factory, sample_index, embedder) -> Iterator: 
     shutil.copytree(CORPUS, corpus)
     shutil.copytree(sample_index, index)
     settings = auth_settings(request.param, base, corpus_dir=corpus, index_dir=index,
-                             embedding_model=embedder.path, index_check_seconds=0.0, metrics_token=METRICS_TOKEN)
+                             embedding_model=embedder.path, index_check_seconds=0.0, metrics_token=METRICS_TOKEN,
+                             slack_signing_secret="8f742231b10e8888abcd99yyyzzz85a5",
+                             slack_bot_token="xoxb-0000-roles", slack_api_url="http://127.0.0.1:9/api/")
     with TestClient(create_app(settings, embedder=embedder), raise_server_exceptions=False) as c:
         yield request.param, c
 
