@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.channels.slack.intake import SlackChannel
 from app.chat.composer import ExtractiveComposer
+from app.chat.idempotency import IdempotencyKeys
 from app.chat.intents import IntentClassifier
 from app.chat.llm import LLMClient, LLMComposer, Rewriter
 from app.chat.service import ChatService
@@ -134,7 +135,8 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
     composer, rewriter = llm_parts(settings, searcher)
     chat = ChatService(settings, ConversationStore(sessions), searcher, composer=composer,
                        escalator=EscalationFlow(settings, sessions, tickets, similarity=_similarity(embedder)),
-                       intents=intents, rewriter=rewriter)
+                       intents=intents, rewriter=rewriter,
+                       keys=IdempotencyKeys(sessions, owner=registry.replica_id, alive=registry.alive))
     dispatch = QueueDispatch(settings) if settings.jobs == "worker" else ThreadDispatch(
         lambda: in_process_build(settings, sessions, embedder, registry, store, model_error))
     jobs = ReindexJobs(sessions, dispatch)

@@ -4,8 +4,9 @@ Of N concurrent requests with one key, exactly one inserts the row (the primary 
 PostgreSQL) and runs the turn; the others wait for its answer and return the same one. A request that still
 finds the key unanswered after `wait_seconds` gets 409 idempotency_in_progress (retry). The same key with a
 different message / conversation / language gets 409 idempotency_key_reused: the new message is not dropped
-silently, the client is told to send it with a new key. A claim whose turn failed is released, and a claim left
-by a crashed process is taken over after `stale_seconds`.
+silently, the client is told to send it with a new key. A claim whose turn failed is released. A claim left by a
+process that died is taken over as soon as `alive(owner)` says so (app/jobs/builds.py: the same host's process
+is gone, or another host's replica stopped reporting), else after `stale_seconds`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import time
+from collections.abc import Callable
 
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
@@ -30,8 +32,9 @@ def request_hash(message: str, conversation_id: str | None, language: str | None
 
 class IdempotencyKeys:
     def __init__(self, sessions: sessionmaker[Session], wait_seconds: float = 60.0, stale_seconds: float = 300.0,
-                 poll_seconds: float = 0.1) -> None:
-        self.sessions = sessions
+                 poll_seconds: float = 0.1, owner: str | None = None,
+                 alive: Callable[[str], bool] | None = None) -> None:
+        self.sessions, self.owner, self.alive = sessions, owner, alive
         self.wait_seconds, self.stale_seconds, self.poll_seconds = wait_seconds, stale_seconds, poll_seconds
 
     def begin(self, user_id: str, key: str, fingerprint: str) -> IdempotencyKey | None:
@@ -47,7 +50,7 @@ class IdempotencyKeys:
                                "message with a new key", code="idempotency_key_reused")
             if row.message_id:
                 return row
-            if self._stale(row):
+            if self._stale(row) or self._orphaned(row):
                 self._take_over(row)
                 continue
             if time.monotonic() > deadline:
@@ -69,7 +72,7 @@ class IdempotencyKeys:
     def _claim(self, user_id: str, key: str, fingerprint: str) -> IdempotencyKey | None:
         try:
             with session_scope(self.sessions) as s:
-                s.add(IdempotencyKey(user_id=user_id, key=key, request_hash=fingerprint))
+                s.add(IdempotencyKey(user_id=user_id, key=key, request_hash=fingerprint, owner=self.owner))
             return None
         except IntegrityError:
             with session_scope(self.sessions) as s:
@@ -80,6 +83,9 @@ class IdempotencyKeys:
     def _stale(self, row: IdempotencyKey) -> bool:
         created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
         return (dt.datetime.now(dt.UTC) - created).total_seconds() > self.stale_seconds
+
+    def _orphaned(self, row: IdempotencyKey) -> bool:
+        return bool(row.owner and self.alive is not None and not self.alive(row.owner))
 
     def _take_over(self, row: IdempotencyKey) -> None:
         with session_scope(self.sessions) as s:

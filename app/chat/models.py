@@ -68,4 +68,5 @@ class IdempotencyKey(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     conversation_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     message_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # the answer, once stored
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the process running the turn
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)

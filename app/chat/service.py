@@ -78,7 +78,7 @@ class ChatService:
     def __init__(self, settings: Settings, store: ConversationStore, searcher: HybridSearcher | None,
                  composer: Composer | None = None, calibration: Calibration = Calibration(),
                  escalator: Escalator | None = None, intents: IntentClassifier | None = None,
-                 rewriter: Rewriter | None = None) -> None:
+                 rewriter: Rewriter | None = None, keys: IdempotencyKeys | None = None) -> None:
         self.settings, self.store, self.searcher = settings, store, searcher
         self.intents = intents
         self.escalator = escalator
@@ -86,7 +86,7 @@ class ChatService:
         self.composer = composer or self.extractive
         self.rewriter = rewriter
         self.calibration = calibration
-        self.keys = IdempotencyKeys(store.sessions)
+        self.keys = keys or IdempotencyKeys(store.sessions)
         self.cache = AnswerCache(settings.answer_cache_size)
 
     def turn(self, user: User, message: str, conversation_id: str | None = None,

@@ -79,6 +79,33 @@ class BuildRegistry:
         except Exception:
             pass
 
+    def alive(self, owner: str) -> bool:
+        """Whether the process named `owner` (a replica_id) may still be running. False only when known dead:
+        on this host, its pid is gone or is ours under another start; on another host, its replica row stopped
+        being refreshed. Unknown counts as alive."""
+        if owner == self.replica_id:
+            return True
+        try:
+            host, pid, _ = owner.rsplit(":", 2)
+            my_host, my_pid, _ = self.replica_id.rsplit(":", 2)
+            if host == my_host:
+                if pid == my_pid:
+                    return False  # this pid under another start (a restarted container is pid 1 again)
+                os.kill(int(pid), 0)
+                return True
+            with session_scope(self.sessions) as s:
+                seen = s.scalar(select(Replica.seen_at).where(Replica.replica_id == owner))
+        except ProcessLookupError:
+            return False
+        except (ValueError, PermissionError, OSError):
+            return True
+        except Exception:  # the database is unreachable: don't take anything over
+            return True
+        if seen is None:
+            return True
+        seen = seen.replace(tzinfo=dt.UTC) if seen.tzinfo is None else seen
+        return now() - seen <= dt.timedelta(seconds=3 * self.heartbeat_seconds)
+
     def in_use(self) -> set[str]:
         """Builds that a replica seen in the last 3 heartbeats serves."""
         since = now() - dt.timedelta(seconds=3 * self.heartbeat_seconds)

@@ -13,6 +13,9 @@ class MaskingFilter(logging.Filter):
     """Formats the record's message once, masks it and drops the arguments (so handlers print the masked text)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple):  # its formatter unpacks the args
+            record.args = tuple(mask_text(a) if isinstance(a, str) else a for a in record.args)
+            return True
         try:
             message = record.getMessage()
         except Exception:  # a broken format string: leave it to the handler to report

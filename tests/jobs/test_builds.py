@@ -98,3 +98,29 @@ def test_a_corrupt_active_build_is_refused_with_a_clear_message(index_copy, sess
     registry.activate(broken)
     assert store.load_now().build_id == first  # keeps serving the build it had
     assert store.last_error and "b-broken could not be loaded" in store.last_error
+
+
+def test_a_process_is_known_dead_only_when_it_is(tmp_path, sessions):
+    import os
+    import socket
+    import subprocess
+
+    from app.jobs.builds import BuildRegistry
+    from app.jobs.models import Replica
+
+    me = BuildRegistry(sessions, tmp_path, heartbeat_seconds=10)
+    host = socket.gethostname()
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    assert me.alive(me.replica_id)
+    assert not me.alive(f"{host}:{gone.pid}:abc123")  # this host, the process is gone
+    assert not me.alive(f"{host}:{os.getpid()}:other1")  # our pid under another start (a restarted container)
+    assert me.alive(f"{host}:1:abc123")  # pid 1 runs: can't tell, so alive
+    assert me.alive("elsewhere:7:abc123")  # another host never seen: unknown counts as alive
+    other = BuildRegistry(sessions, tmp_path, replica_id="elsewhere:8:def456")
+    other.serving("b1")
+    assert me.alive("elsewhere:8:def456")
+    with sessions() as s, s.begin():
+        s.execute(update(Replica).where(Replica.replica_id == "elsewhere:8:def456")
+                  .values(seen_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=31)))
+    assert not me.alive("elsewhere:8:def456")  # stopped reporting three heartbeats ago

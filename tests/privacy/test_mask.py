@@ -90,3 +90,27 @@ def test_log_records_are_masked_before_any_handler_writes_them():
     finally:
         logger.removeHandler(handler)
     assert records == ["escalated question 'mi IBAN es [IBAN]' from [email]"]
+
+
+def test_uvicorn_access_lines_are_masked_and_still_formatted():
+    from uvicorn.logging import AccessFormatter
+
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(self.format(record))
+
+    handler = Keep()
+    handler.setFormatter(AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s', use_colors=False))
+    handler.addFilter(MaskingFilter())
+    logger = logging.getLogger("uvicorn.access")
+    logger.addHandler(handler)
+    level, logger.level = logger.level, logging.INFO
+    try:
+        logger.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET",
+                    "/api/v1/admin/privacy/users/ana.garcia@brightwave.example/export", "1.1", 200)
+    finally:
+        logger.removeHandler(handler)
+        logger.level = level
+    assert records == ['127.0.0.1:5000 - "GET /api/v1/admin/privacy/users/[email]/export HTTP/1.1" 200 OK']

@@ -34,7 +34,9 @@ class TcpProxy:
     def cut(self) -> None:
         """Close the listener and every open connection: the server behind looks stopped."""
         server, self._server = self._server, None
-        if server is not None:
+        if server is not None:  # shutdown wakes the thread blocked in accept(); close alone would leave it listening
+            with contextlib.suppress(OSError):
+                server.shutdown(socket.SHUT_RDWR)
             server.close()
         with self._lock:
             conns, self._conns = self._conns, []

@@ -1,4 +1,4 @@
-"""re-index jobs, index builds (the active one) and replicas
+"""re-index jobs, index builds (the active one), replicas, and who runs an idempotent turn
 
 Revision ID: 0005
 Revises: 0004
@@ -15,6 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column("idempotency_keys", sa.Column("owner", sa.String(200), nullable=True))
     op.create_table(
         "index_jobs",
         sa.Column("id", sa.String(32), primary_key=True),
@@ -52,3 +53,5 @@ def downgrade() -> None:
     op.drop_table("index_replicas")
     op.drop_table("index_builds")
     op.drop_table("index_jobs")
+    with op.batch_alter_table("idempotency_keys") as batch:
+        batch.drop_column("owner")
