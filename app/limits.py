@@ -38,8 +38,22 @@ class RateLimits:
             name: parse_many(value) if value else []
             for name, value in [("chat:user", settings.chat_rate_per_user), ("chat:ip", settings.chat_rate_per_ip),
                                 ("tickets:user", settings.ticket_rate_per_user),
-                                ("tickets:ip", settings.ticket_rate_per_ip)]
+                                ("tickets:ip", settings.ticket_rate_per_ip),
+                                ("mail:sender", settings.mail_rate_per_sender)]
         }
+
+    def allow(self, rule: str, ident: str) -> bool:
+        """Count one event for `ident` under `rule` (e.g. "mail:sender"); False when a limit is used up. Fails
+        open like `hit`."""
+        action, _, who = rule.partition(":")
+        for item in self.rules[rule]:
+            try:
+                if not self.limiter.hit(item, action, who, ident):
+                    return False
+            except Exception as e:
+                log.warning("rate limiter unavailable (%s); allowed", e)
+                return True
+        return True
 
     def hit(self, action: str, user_id: str, ip: str) -> None:
         """Count one request; TooManyRequests (429 + Retry-After) when a limit is already used up."""

@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         app.state.services = services
         if settings.run_outbox_worker:
             jobs = [services.tickets.check_sla] + ([services.privacy.retention_due] if services.privacy else [])
+            jobs += [services.mail.due] if services.mail else []  # the mailbox, every AYUDA_MAIL_POLL_SECONDS
             services.outbox.start(also=jobs)
         ready, detail = services.index_status()
         logging.getLogger("app").info("Ayuda started: index %s (%s)", "ready" if ready else "NOT ready", detail)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -39,6 +39,9 @@ from app.retrieval import (
 from app.retrieval.language import detect_language
 from app.retrieval.profile import Expected
 
+if TYPE_CHECKING:
+    from app.channels.email.poller import MailPoller
+
 log = logging.getLogger(__name__)
 
 
@@ -56,6 +59,7 @@ class Services:
     outbox: OutboxWorker
     model_error: str | None = None
     privacy: PrivacyService | None = None
+    mail: MailPoller | None = None  # the e-mail channel, when AYUDA_MAIL_IMAP_HOST is set
 
     def reindex(self, *, full: bool = False) -> str:
         """Incremental index build with the loaded model; the store picks the new build up."""
@@ -155,4 +159,9 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
                         None, OutboxWorker(settings, sessions), model_error)  # type: ignore[arg-type]
     services.faq = FaqPublisher(settings, sessions, tickets, services.reindex)
     services.privacy = PrivacyService(settings, sessions)
+    if settings.mail_enabled:
+        from app.channels.email.intake import MailIntake  # imports app.limits, which imports this module
+        from app.channels.email.poller import MailPoller
+
+        services.mail = MailPoller(settings, MailIntake(settings, sessions, chat, tickets))
     return services

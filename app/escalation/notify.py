@@ -21,6 +21,7 @@ import httpx
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.channels.email.threads import ticket_mail
 from app.config import Settings
 from app.db import rowcount, session_scope
 from app.escalation.models import OutboxMessage, Ticket, now
@@ -49,8 +50,12 @@ def enqueue(s: Session, settings: Settings, ticket: Ticket, event: str, text: st
         rows.append(OutboxMessage(channel="slack", recipient=settings.slack_webhook_url, payload=masked))
     if settings.smtp_host:
         recipient = ticket.requester if to_employee else settings.queues[ticket.queue].email
-        if recipient and "@" in recipient:
-            rows.append(OutboxMessage(channel="email", recipient=recipient, payload=payload))
+        # A ticket opened by e-mail: the employee's mails go in the conversation's thread (In-Reply-To,
+        # References, a recorded Message-ID), so their reply lands on the ticket.
+        thread = ticket_mail(s, settings, ticket, event) if to_employee and recipient else None
+        if recipient and "@" in recipient and not (thread and thread.get("skip")):
+            rows.append(OutboxMessage(channel="email", recipient=recipient,
+                                      payload=payload | ({"email": thread} if thread else {})))
     for row in rows:
         row.event, row.ticket_id = event, ticket.id
         s.add(row)
@@ -59,6 +64,30 @@ def enqueue(s: Session, settings: Settings, ticket: Ticket, event: str, text: st
 
 def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def email_message(settings: Settings, row: OutboxMessage) -> EmailMessage:
+    """The mail of an outbox row: a ticket notification, or a mail in an e-mail conversation's thread
+    (payload["email"]: subject, message_id, in_reply_to, references; app/channels/email)."""
+    msg = EmailMessage()
+    thread = row.payload.get("email")
+    msg["To"] = row.recipient
+    if not thread:
+        msg["From"] = settings.smtp_from
+        msg["Subject"] = f"[{row.payload['ticket']['number']}] {row.payload['text'][:120]}"
+        msg.set_content(f"{row.payload['text']}\n\n{row.payload['ticket']['url']}\n")
+        return msg
+    msg["From"] = settings.mail_address
+    msg["Subject"] = thread["subject"]
+    msg["Message-ID"] = thread["message_id"]
+    if thread.get("in_reply_to"):
+        msg["In-Reply-To"] = thread["in_reply_to"]
+    if thread.get("references"):
+        msg["References"] = " ".join(thread["references"])
+    if thread.get("auto"):  # the bot's answers (RFC 3834): other robots must not answer them
+        msg["Auto-Submitted"] = "auto-replied"
+    msg.set_content(row.payload["text"] + "\n")
+    return msg
 
 
 class Deliverer:
@@ -77,10 +106,7 @@ class Deliverer:
         elif row.channel == "slack":
             self.http.post(row.recipient or "", json={"text": row.payload["text"]}).raise_for_status()
         elif row.channel == "email":
-            msg = EmailMessage()
-            msg["From"], msg["To"] = self.settings.smtp_from, row.recipient
-            msg["Subject"] = f"[{row.payload['ticket']['number']}] {row.payload['text'][:120]}"
-            msg.set_content(f"{row.payload['text']}\n\n{row.payload['ticket']['url']}\n")
+            msg = email_message(self.settings, row)
             with smtplib.SMTP(self.settings.smtp_host or "", self.settings.smtp_port, timeout=10) as smtp:
                 smtp.send_message(msg)
         else:

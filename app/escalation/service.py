@@ -116,15 +116,20 @@ class TicketService:
 
     def employee_message(self, user: User, ticket_id: str, body: str) -> Ticket:
         with session_scope(self.sessions) as s:
-            ticket = self._own_ticket(s, user, ticket_id)
-            if ticket.status == "closed":
-                raise Conflict(f"ticket {ticket.number} is closed; ask a new question to open another one")
-            self._event(s, ticket, "employee_message", user.id, public=True, body=body)
-            if ticket.status in ("pending", "resolved"):
-                self._transition(s, ticket, "open", user.id, reason="employee replied", notify=False)
-            enqueue(s, self.settings, ticket, "ticket.employee_message",
-                    f"{ticket.number}: {body[:300]}", to_employee=False)
-            return ticket
+            return self.add_employee_message(s, self._own_ticket(s, user, ticket_id), user.id, body)
+
+    def add_employee_message(self, s: Session, ticket: Ticket, requester: str, body: str,
+                             data: dict[str, Any] | None = None) -> Ticket:
+        """The employee's message on their ticket, in the caller's transaction (the e-mail intake stores it with
+        the mail's processed mark)."""
+        if ticket.status == "closed":
+            raise Conflict(f"ticket {ticket.number} is closed; ask a new question to open another one")
+        self._event(s, ticket, "employee_message", requester, public=True, body=body, data=data)
+        if ticket.status in ("pending", "resolved"):
+            self._transition(s, ticket, "open", requester, reason="employee replied", notify=False)
+        enqueue(s, self.settings, ticket, "ticket.employee_message",
+                f"{ticket.number}: {body[:300]}", to_employee=False)
+        return ticket
 
     def rate(self, user: User, ticket_id: str, score: int, comment: str | None) -> Ticket:
         with session_scope(self.sessions) as s:
