@@ -47,6 +47,7 @@ class TicketOut(BaseModel):
     resolution_due: dt.datetime
     sla_breached: bool
     csat_score: int | None
+    channel: str = Field("web", description="Where the request came from: web | slack | email.")
 
     @classmethod
     def of(cls, t: Ticket, breached: bool) -> TicketOut:
@@ -55,7 +56,7 @@ class TicketOut(BaseModel):
                    assignee=t.assignee, created_at=aware(t.created_at), updated_at=aware(t.updated_at),  # type: ignore[arg-type]
                    first_response_due=aware(t.first_response_due),  # type: ignore[arg-type]
                    resolution_due=aware(t.resolution_due), sla_breached=breached,  # type: ignore[arg-type]
-                   csat_score=t.csat_score)
+                   csat_score=t.csat_score, channel=t.channel or "web")
 
 
 class TicketDetailOut(TicketOut):

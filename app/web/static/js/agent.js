@@ -55,6 +55,9 @@
   }
   function errorText(err) { return err.status === 0 ? "The server can't be reached; retrying…" : err.message; }
 
+  const CHANNELS = { web: "Web chat", slack: "Slack", email: "E-mail" };
+  const channelLabel = (c) => CHANNELS[c || "web"] || c;
+
   // --- queue ---------------------------------------------------------------------------------------
   function filters() {
     const q = new URLSearchParams();
@@ -89,7 +92,7 @@
         slaBadge(tk, false),
         h("span", { class: "subject", text: tk.subject }),
         h("span", { class: "meta" }, h("span", { text: queueNames.get(tk.queue) || tk.queue }),
-          h("span", { text: tk.requester }), h("span", { text: tk.assignee ? `→ ${tk.assignee}` : "unassigned" }),
+          h("span", { class: "channel", text: channelLabel(tk.channel) }), h("span", { text: tk.requester }), h("span", { text: tk.assignee ? `→ ${tk.assignee}` : "unassigned" }),
           h("span", { text: when(tk.created_at) })))));
     }
   }
@@ -145,7 +148,7 @@
         pill(`prio-${tk.priority}`, tk.priority), tk.confidential ? pill("confidential", "confidential") : null, slaBadge(tk, answered)),
       h("p", { class: "subject-line" }, h("strong", { text: tk.subject })),
       h("dl", { class: "ticket-facts" },
-        [["Queue", queueNames.get(tk.queue) || tk.queue], ["Requester", tk.requester], ["Assignee", tk.assignee || "unassigned"],
+        [["Queue", queueNames.get(tk.queue) || tk.queue], ["Channel", channelLabel(tk.channel)], ["Requester", tk.requester], ["Assignee", tk.assignee || "unassigned"],
          ["Language", tk.language], ["Why escalated", tk.reason.replace(/_/g, " ")],
          ["Bot confidence", tk.confidence === null ? "—" : `${Math.round(tk.confidence * 100)}%`],
          ["First response due", when(tk.first_response_due)], ["Resolution due", when(tk.resolution_due)],

@@ -1,0 +1,119 @@
+"""E-mail channel tests: a real Dovecot IMAP server and a real SMTP receiver (aiosmtpd) on loopback, the real
+model over a small corpus (a few IT/HR documents, one of them for IT staff only)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import EmailMessage, Message
+from email.utils import make_msgid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CORPUS, make_settings
+from tests.support.dovecot import DOVECOT, Dovecot, free_port
+
+DOCS = ["it/password-reset.md", "it/admin-runbook-account-unlock.md", "it/vpn-setup.md", "hr/annual-leave.md",
+        "payroll/payslips.md"]
+HELP = "help@brightwave.example"
+
+
+@pytest.fixture(scope="module")
+def small_index(tmp_path_factory, embedder) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
+    from app.config import Settings
+    from app.retrieval import build_index
+    from app.services import ranking_profile
+
+    corpus = tmp_path_factory.mktemp("mail-corpus")
+    for doc in DOCS:
+        (corpus / doc).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(CORPUS / doc, corpus / doc)
+    index_dir = tmp_path_factory.mktemp("mail-index")
+    build_index(corpus, index_dir, embedder.path, lambda: embedder, profile=ranking_profile(Settings()))
+    return corpus, index_dir
+
+
+@pytest.fixture
+def imap(tmp_path) -> Iterator[Dovecot]:  # type: ignore[no-untyped-def]
+    if DOVECOT is None:
+        pytest.skip("dovecot is not installed (apt-get install dovecot-imapd; .ci/run installs it)")
+    server = Dovecot(tmp_path / "dovecot", user=HELP).start()
+    yield server
+    server.stop()
+
+
+class Inbox:
+    """What the SMTP receiver got, as parsed mails."""
+
+    def __init__(self) -> None:
+        self.raw: list[Message] = []
+
+    def handle_message(self, message: Message) -> None:
+        self.raw.append(message_from_bytes(message.as_bytes()))
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.raw if m["To"] == address]
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[int, Inbox]]:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message as MessageHandler
+
+    inbox = Inbox()
+
+    class Handler(MessageHandler):
+        def handle_message(self, message: Message) -> None:
+            inbox.handle_message(message)
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller.port, inbox
+    controller.stop()
+
+
+@pytest.fixture
+def mail_app(tmp_path, small_index, embedder, imap, smtp):  # type: ignore[no-untyped-def]
+    """A running app with the e-mail channel on (the periodic poll off: tests poll when they want)."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    corpus, index_dir = small_index
+    settings = make_settings(
+        tmp_path, index_dir, embedder, corpus_dir=corpus, run_outbox_worker=False, smtp_host="127.0.0.1",
+        smtp_port=smtp[0], mail_imap_host="127.0.0.1", mail_imap_port=imap.port, mail_imap_ssl=False,
+        mail_imap_user=imap.user, mail_imap_password=imap.password, mail_from=HELP,
+        mail_allowed_domains="brightwave.example", mail_poll_seconds=0, mail_rate_per_sender="5/hour",
+        mail_max_attachment_bytes=20_000)
+    with TestClient(create_app(settings, embedder=embedder)) as client:
+        yield client
+
+
+def mail(sender: str, subject: str, body: str | None = None, *, html: str | None = None,
+         headers: dict[str, str] | None = None, attachments: list[tuple[str, bytes]] | None = None,
+         message_id: str | None = None) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, HELP, subject
+    msg["Message-ID"] = message_id or make_msgid(domain=sender.rpartition("@")[2])
+    for k, v in (headers or {}).items():
+        msg[k] = v
+    if body is not None:
+        msg.set_content(body)
+    if html is not None:
+        if body is None:
+            msg.set_content(html, subtype="html")
+        else:
+            msg.add_alternative(html, subtype="html")
+    for name, data in attachments or []:
+        msg.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    return msg
+
+
+def reply_to(original: Message, sender: str, body: str) -> EmailMessage:
+    """The employee's reply to one of our mails, threaded the way mail clients do."""
+    refs = f"{original.get('References', '')} {original['Message-ID']}".strip()
+    return mail(sender, f"Re: {original['Subject']}", body,
+                headers={"In-Reply-To": original["Message-ID"], "References": refs})
