@@ -145,5 +145,5 @@ def load(session: Session, days: int, now: dt.datetime | None = None) -> Dataset
         ds.tickets.append(TicketRow(r.id, r.queue, r.requester, r.status, aware(r.created_at),  # type: ignore[arg-type]
                                     aware(r.first_response_at), aware(r.first_response_due),  # type: ignore[arg-type]
                                     aware(r.resolved_at), aware(r.resolution_due), r.csat_score,  # type: ignore[arg-type]
-                                    r.channel or "web")
+                                    r.channel or "web"))
     return ds

@@ -63,6 +63,14 @@ class TicketDetailOut(TicketOut):
     events: list[EventOut]
 
 
+class AttachmentOut(BaseModel):
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    created_at: dt.datetime
+
+
 class AgentTicketOut(TicketDetailOut):
     reason: str
     confidence: float | None
@@ -72,6 +80,8 @@ class AgentTicketOut(TicketDetailOut):
     draft: str | None
     csat_comment: str | None
     faq_path: str | None
+    attachments: list[AttachmentOut] = Field(default_factory=list, description="Files the employee attached "
+                                             "to their mails (GET …/attachments/{id} downloads one).")
 
 
 class MessageIn(BaseModel):

@@ -36,10 +36,10 @@ def small_index(tmp_path_factory, embedder) -> tuple[Path, Path]:  # type: ignor
 
 
 @pytest.fixture
-def imap(tmp_path) -> Iterator[Dovecot]:  # type: ignore[no-untyped-def]
+def imap() -> Iterator[Dovecot]:
     if DOVECOT is None:
         pytest.skip("dovecot is not installed (apt-get install dovecot-imapd; .ci/run installs it)")
-    server = Dovecot(tmp_path / "dovecot", user=HELP).start()
+    server = Dovecot(user=HELP).start()
     yield server
     server.stop()
 
@@ -114,6 +114,6 @@ def mail(sender: str, subject: str, body: str | None = None, *, html: str | None
 
 def reply_to(original: Message, sender: str, body: str) -> EmailMessage:
     """The employee's reply to one of our mails, threaded the way mail clients do."""
-    refs = f"{original.get('References', '')} {original['Message-ID']}".strip()
+    refs = " ".join(f"{original.get('References', '')} {original['Message-ID']}".split())
     return mail(sender, f"Re: {original['Subject']}", body,
                 headers={"In-Reply-To": original["Message-ID"], "References": refs})

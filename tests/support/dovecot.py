@@ -10,6 +10,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,8 +24,14 @@ def free_port() -> int:
 
 
 class Dovecot:
-    def __init__(self, root: Path, user: str = "help@brightwave.example", password: str = "imap-test-pass") -> None:
-        self.root, self.user, self.password = root, user, password
+    """`root=None`: a fresh folder of its own under the system temp dir (pytest's are private to their owner,
+    and Dovecot's processes run as the `dovecot` user when the tests run as root), removed by stop()."""
+
+    def __init__(self, root: Path | None = None, user: str = "help@brightwave.example",
+                 password: str = "imap-test-pass") -> None:
+        self.own_root = root is None
+        self.root = root or Path(tempfile.mkdtemp(prefix="ayuda-dovecot-"))
+        self.user, self.password = user, password
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -134,3 +141,5 @@ service stats {{
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.own_root:
+            shutil.rmtree(self.root, ignore_errors=True)

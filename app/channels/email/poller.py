@@ -40,7 +40,7 @@ class MailPoller:
                 status = self._one(msg)
                 counts[status] += 1
                 if status not in ("retry", "error"):
-                    box.flag(msg.uid, (DONE, MailMessageFlags.SEEN), True)
+                    box.flag(msg.uid or "", (DONE, MailMessageFlags.SEEN), True)
         self._last = time.monotonic()
         return counts
 
