@@ -86,7 +86,7 @@ def email_message(settings: Settings, row: OutboxMessage) -> EmailMessage:
         msg["References"] = " ".join(thread["references"])
     if thread.get("auto"):  # the bot's answers (RFC 3834): other robots must not answer them
         msg["Auto-Submitted"] = "auto-replied"
-    msg.set_content(row.payload["text"] + "\n")
+    msg.set_content((thread.get("body") or row.payload["text"]) + "\n")
     return msg
 
 

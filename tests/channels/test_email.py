@@ -79,13 +79,13 @@ def test_an_unclear_mail_opens_a_ticket_and_replies_to_the_ticket_thread_land_on
     assert len(smtp[1].to(ANA)) == 1
 
     # An agent replies in the console: the employee gets it by mail, in the same thread.
-    r = mail_app.post(f"/api/v1/agent/tickets/{ticket.id}/reply", json={"body": "Bring it to the IT desk."},
-                      headers=IT_AGENT)
+    long_reply = "Bring it to the IT desk. " + "We will swap the screen while you wait. " * 20 + "Ivan"
+    r = mail_app.post(f"/api/v1/agent/tickets/{ticket.id}/reply", json={"body": long_reply}, headers=IT_AGENT)
     assert r.status_code == 200, r.text
     assert r.json()["channel"] == "email"
     mail_app.app.state.services.outbox.run_once()
     agent_mail = smtp[1].to(ANA)[-1]
-    assert "Bring it to the IT desk." in body(agent_mail)
+    assert long_reply in body(agent_mail)  # whole, not the notification's first 500 characters
     assert agent_mail["In-Reply-To"] and agent_mail["In-Reply-To"] in {
         p.message_id for p in rows(mail_app, ProcessedMail, ticket_id=ticket.id)}
     assert first["Message-ID"] in agent_mail["References"]

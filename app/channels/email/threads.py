@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.channels.email.models import MailThread
 from app.chat.models import Conversation
 from app.config import Settings
-from app.escalation.models import Ticket
+from app.escalation.models import Ticket, TicketEvent
 
 EMAIL = "email"
 MAX_REFERENCES = 10  # the first mail of the thread and the latest ones (RFC 5322 §3.6.4 allows trimming)
@@ -72,6 +72,11 @@ def ticket_mail(s: Session, settings: Settings, ticket: Ticket, event: str) -> d
     if event == "ticket.created":
         return {"skip": True}
     headers = reply_headers(s, settings, ticket.conversation_id, ticket.id)
+    if event == "ticket.agent_reply":  # the whole reply (the notification text is cut at 500 characters)
+        body = s.scalar(select(TicketEvent.body).where(TicketEvent.ticket_id == ticket.id,
+                                                       TicketEvent.kind == "agent_reply")
+                        .order_by(TicketEvent.seq.desc()).limit(1))
+        headers["body"] = f"{body}\n\n-- \n{ticket.number}" if body else None
     tag = f"[{ticket.number}]"
     if tag not in headers["subject"]:
         headers["subject"] = f"{headers['subject']} {tag}"
