@@ -103,7 +103,7 @@ def automatic_kind(msg: MailMessage, sender: str) -> str | None:
         return "auto_reply"
     if _header(msg, "precedence").lower() in AUTO_PRECEDENCE:
         return "bulk"
-    if any(_header(msg, h) for h in ("x-autoreply", "x-autorespond", "x-auto-response-suppress")):
+    if any(_header(msg, h) for h in ("x-autoreply", "x-autorespond")):
         return "auto_reply"
     if msg.obj.get_content_type() == "multipart/report" or BOUNCE_SENDERS.match(sender) or not sender:
         return "bounce"
