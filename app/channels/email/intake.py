@@ -122,6 +122,8 @@ class MailIntake:
         return Handled("ticket_reply", None, ticket.conversation_id, ticket.id)
 
     def _turn(self, mail: InboundMail, user: User, conversation_id: str, text: str) -> Handled:
+        if self.chat.searcher is None:  # no model: the mail waits for a server that can answer it
+            return Handled("retry", "not_ready", conversation_id)
         key = "mail:" + hashlib.sha256(mail.message_id.encode()).hexdigest()[:40]
         question = text[: self.settings.max_message_chars] or question_subject(mail.subject) or "?"
         try:
