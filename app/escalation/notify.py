@@ -84,8 +84,8 @@ def email_message(settings: Settings, row: OutboxMessage) -> EmailMessage:
         msg["In-Reply-To"] = thread["in_reply_to"]
     if thread.get("references"):
         msg["References"] = " ".join(thread["references"])
-    if thread.get("auto"):  # the bot's answers (RFC 3834): other robots must not answer them
-        msg["Auto-Submitted"] = "auto-replied"
+    if thread.get("auto"):  # RFC 3834 (auto-replied | auto-generated): other robots must not answer them
+        msg["Auto-Submitted"] = thread["auto"]
     msg.set_content((thread.get("body") or row.payload["text"]) + "\n")
     return msg
 

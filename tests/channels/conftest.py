@@ -3,7 +3,9 @@ model over a small corpus (a few IT/HR documents, one of them for IT staff only)
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import EmailMessage, Message
@@ -18,6 +20,7 @@ from tests.support.dovecot import DOVECOT, Dovecot, free_port
 DOCS = ["it/password-reset.md", "it/admin-runbook-account-unlock.md", "it/vpn-setup.md", "hr/annual-leave.md",
         "payroll/payslips.md"]
 HELP = "help@brightwave.example"
+PG_URL = os.environ.get("AYUDA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +77,7 @@ def smtp() -> Iterator[tuple[int, Inbox]]:
     controller.stop()
 
 
-@pytest.fixture
-def mail_app(tmp_path, small_index, embedder, imap, smtp):  # type: ignore[no-untyped-def]
-    """A running app with the e-mail channel on (the periodic poll off: tests poll when they want)."""
+def _mail_app(tmp_path, small_index, embedder, imap, smtp, **extra):  # type: ignore[no-untyped-def]
     from fastapi.testclient import TestClient
 
     from app.main import create_app
@@ -87,9 +88,37 @@ def mail_app(tmp_path, small_index, embedder, imap, smtp):  # type: ignore[no-un
         smtp_port=smtp[0], mail_imap_host="127.0.0.1", mail_imap_port=imap.port, mail_imap_ssl=False,
         mail_imap_user=imap.user, mail_imap_password=imap.password, mail_from=HELP,
         mail_allowed_domains="brightwave.example", mail_poll_seconds=0, mail_rate_per_sender="5/hour",
-        mail_max_attachment_bytes=20_000)
-    with TestClient(create_app(settings, embedder=embedder)) as client:
+        mail_max_attachment_bytes=20_000, **extra)
+    return TestClient(create_app(settings, embedder=embedder))
+
+
+@pytest.fixture
+def mail_app(tmp_path, small_index, embedder, imap, smtp):  # type: ignore[no-untyped-def]
+    """A running app with the e-mail channel on (the periodic poll off: tests poll when they want)."""
+    with _mail_app(tmp_path, small_index, embedder, imap, smtp) as client:
         yield client
+
+
+@pytest.fixture
+def mail_app_pg(tmp_path, small_index, embedder, imap, smtp):  # type: ignore[no-untyped-def]
+    """The same on PostgreSQL, in a database of its own (created and dropped here)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"ayuda_mail_{uuid.uuid4().hex[:8]}"
+    server = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as e:  # CI starts PostgreSQL; a developer machine without it says so loudly
+        pytest.fail(f"PostgreSQL is not reachable at {PG_URL}: {e}")
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    with _mail_app(tmp_path, small_index, embedder, imap, smtp, database_url=url) as client:
+        yield client
+    client.app.state.services.engine.dispose()
+    with server.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    server.dispose()
 
 
 def mail(sender: str, subject: str, body: str | None = None, *, html: str | None = None,

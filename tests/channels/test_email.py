@@ -222,3 +222,20 @@ def test_analytics_count_conversations_by_channel(mail_app, imap, smtp):
     csv = mail_app.get("/api/v1/admin/analytics.csv?section=channels&days=7", headers=admin)
     assert csv.status_code == 200, csv.text
     assert csv.text.splitlines()[0].startswith("channel,conversations")
+
+
+@pytest.mark.postgres
+def test_a_ticket_thread_on_postgresql(mail_app_pg, imap, smtp):
+    from app.escalation.models import Ticket, TicketEvent
+
+    first = mail(ANA, "Laptop", "I want to talk to a person about my laptop, please.")
+    imap.append(first.as_bytes())
+    assert poll(mail_app_pg) == {"ticket": 1}
+    [ticket] = rows(mail_app_pg, Ticket, requester=ANA)
+    assert ticket.channel == "email"
+    [opened] = smtp[1].to(ANA)
+    imap.append(reply_to(opened, ANA, "It is the Dell one.").as_bytes())
+    imap.append(first.as_bytes())  # delivered twice
+    assert poll(mail_app_pg) == {"ticket_reply": 1, "duplicate": 1}
+    assert [e.body for e in rows(mail_app_pg, TicketEvent, ticket_id=ticket.id, kind="employee_message")] == [
+        "It is the Dell one."]

@@ -182,7 +182,7 @@ class MailIntake:
                                         in_reply_to=mail.message_id)
         if number and f"[{number}]" not in headers["subject"]:
             headers["subject"] += f" [{number}]"
-        headers["auto"] = True
+        headers["auto"] = "auto-replied"
         payload: dict[str, Any] = {"event": "mail.reply", "text": text, "email": headers}
         s.add(OutboxMessage(channel="email", event="mail.reply", ticket_id=ticket_id, recipient=mail.sender,
                             payload=payload))

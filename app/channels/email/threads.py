@@ -72,6 +72,8 @@ def ticket_mail(s: Session, settings: Settings, ticket: Ticket, event: str) -> d
     if event == "ticket.created":
         return {"skip": True}
     headers = reply_headers(s, settings, ticket.conversation_id, ticket.id)
+    if event != "ticket.agent_reply":  # status changes, SLA, CSAT requests: written by no person
+        headers["auto"] = "auto-generated"
     if event == "ticket.agent_reply":  # the whole reply (the notification text is cut at 500 characters)
         body = s.scalar(select(TicketEvent.body).where(TicketEvent.ticket_id == ticket.id,
                                                        TicketEvent.kind == "agent_reply")
