@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app.channels.email.parse import parse, question_subject, strip_reply
 from tests.channels.conftest import mail
 
@@ -48,3 +50,28 @@ def test_automatic_mails_are_recognised() -> None:
 def test_a_mail_without_message_id_gets_a_stable_one() -> None:
     raw = b"From: ana@brightwave.example\r\nSubject: hi\r\n\r\nHow do I reset my password?\r\n"
     assert parse(raw).message_id == parse(raw).message_id != parse(raw + b"again\r\n").message_id
+
+
+def test_mail_poll_says_how_to_turn_the_channel_on_when_it_is_off(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from app.cli import app
+
+    monkeypatch.delenv("AYUDA_MAIL_IMAP_HOST", raising=False)
+    result = CliRunner().invoke(app, ["mail", "poll"])
+    assert result.exit_code == 2
+    assert "AYUDA_MAIL_IMAP_HOST" in result.output
+
+
+def test_the_channel_refuses_to_start_without_allowed_domains_or_smtp() -> None:
+    from pydantic import ValidationError
+
+    from app.config import Settings
+
+    with pytest.raises(ValidationError, match="AYUDA_MAIL_ALLOWED_DOMAINS"):
+        Settings(mail_imap_host="imap.example", mail_imap_user="help", smtp_host="smtp.example")
+    with pytest.raises(ValidationError, match="AYUDA_SMTP_HOST"):
+        Settings(mail_imap_host="imap.example", mail_imap_user="help", mail_allowed_domains="brightwave.example")
+    ok = Settings(mail_imap_host="imap.example", mail_imap_user="help", smtp_host="smtp.example",
+                  mail_allowed_domains="Brightwave.example, @brightwave.es")
+    assert ok.mail_domains == {"brightwave.example", "brightwave.es"}
