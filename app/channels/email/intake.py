@@ -24,7 +24,7 @@ from app.chat.models import Conversation
 from app.chat.service import ChatService, TurnResult
 from app.config import Settings
 from app.db import session_scope
-from app.errors import AyudaError, Conflict
+from app.errors import AyudaError, Conflict, InvalidInput
 from app.escalation.models import OutboxMessage, Ticket
 from app.escalation.service import TicketService
 from app.limits import RateLimits
@@ -130,6 +130,8 @@ class MailIntake:
             result = self.chat.turn(user, question, conversation_id, idempotency_key=key)
         except Conflict:  # another mail of this conversation is being answered: next pass
             return Handled("retry", "busy", conversation_id)
+        except InvalidInput:  # nothing readable once cleaned (control characters only, …)
+            return self._mark(mail, Handled("ignored", "unreadable", conversation_id))
         ticket_id = result.ticket["id"] if result.ticket else None
         handled = Handled("ticket" if ticket_id else "answered", result.outcome, conversation_id, ticket_id)
         with session_scope(self.sessions) as s:
