@@ -1,4 +1,4 @@
-"""The `ayuda` command line: index, search, ask, eval, serve, db, tickets, outbox, privacy."""
+"""The `ayuda` command line: index, search, ask, eval, serve, db, tickets, outbox, privacy, mail."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from app.channels.email.cli import mail_app
 from app.config import Settings
 from app.escalation.cli import outbox_app, tickets_app
 from app.privacy.cli import privacy_app
@@ -28,6 +29,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(mail_app, name="mail")
 out = Console()
 err = Console(stderr=True)
 

@@ -238,7 +238,29 @@ class Settings(BaseSettings):
     eval_judge_model: str = Field("", description="The judge's model (default: AYUDA_LLM_MODEL).")
     eval_judge_api_key: str = Field("", description="The judge's key (default: AYUDA_LLM_API_KEY).")
 
-    @field_validator("chat_rate_per_user", "chat_rate_per_ip", "ticket_rate_per_user", "ticket_rate_per_ip")
+    # E-mail channel (app/channels/email, README "Connecting a mailbox"): off while mail_imap_host is empty
+    mail_imap_host: str = Field("", description="IMAP server of the help mailbox (e.g. help@company); empty: "
+                                "the e-mail channel is off.")
+    mail_imap_port: int = Field(993, ge=1, le=65535)
+    mail_imap_ssl: bool = Field(True, description="IMAP over TLS (port 993). Off only for a loopback server.")
+    mail_imap_user: str = ""
+    mail_imap_password: str = ""
+    mail_imap_folder: str = Field("INBOX", description="The folder whose new mails become conversations.")
+    mail_from: str = Field("", description="The address replies come from and employees write to (the "
+                           "mailbox's); default AYUDA_SMTP_FROM. Mails from it are never answered.")
+    mail_allowed_domains: str = Field("", description="Comma-separated sender domains served (e.g. "
+                                      "brightwave.example); mails from any other domain are ignored. Required "
+                                      "when the channel is on.")
+    mail_max_attachment_bytes: int = Field(5_000_000, ge=0, description="Largest attachment kept on a ticket; "
+                                           "a larger one is refused and the reply says so.")
+    mail_rate_per_sender: str = Field("10/hour;30/day", description="Mails answered per sender (`limits` "
+                                      "notation); beyond it mails are recorded and not answered. '' turns it off.")
+    mail_poll_seconds: float = Field(60.0, ge=0, description="How often the server (or `ayuda mail poll "
+                                     "--forever`) checks the mailbox; 0: only `ayuda mail poll` does.")
+    mail_batch: int = Field(50, ge=1, le=1000, description="Mails handled per poll pass.")
+
+    @field_validator("chat_rate_per_user", "chat_rate_per_ip", "ticket_rate_per_user", "ticket_rate_per_ip",
+                     "mail_rate_per_sender")
     @classmethod
     def _rate(cls, v: str) -> str:
         from limits import parse_many
@@ -280,6 +302,30 @@ class Settings(BaseSettings):
             raise ValueError("AYUDA_JOBS=worker needs PostgreSQL (the job queue lives there): set "
                              "AYUDA_DATABASE_URL=postgresql+psycopg://… or use AYUDA_JOBS=inprocess")
         return self
+
+    def _check_mail(self) -> Settings:
+        if not self.mail_imap_host.strip():
+            return self
+        if not self.mail_domains:
+            raise ValueError("AYUDA_MAIL_ALLOWED_DOMAINS is required when AYUDA_MAIL_IMAP_HOST is set (only the "
+                             "company's domains are served)")
+        if not self.smtp_host:
+            raise ValueError("AYUDA_SMTP_HOST is required when AYUDA_MAIL_IMAP_HOST is set (replies go out by SMTP)")
+        if not self.mail_imap_user:
+            raise ValueError("AYUDA_MAIL_IMAP_USER is required when AYUDA_MAIL_IMAP_HOST is set")
+        return self
+
+    @property
+    def mail_enabled(self) -> bool:
+        return bool(self.mail_imap_host.strip())
+
+    @property
+    def mail_domains(self) -> set[str]:
+        return {d.strip().lower().lstrip("@") for d in self.mail_allowed_domains.split(",") if d.strip()}
+
+    @property
+    def mail_address(self) -> str:
+        return (self.mail_from or self.smtp_from).strip().lower()
 
     @model_validator(mode="after")
     def _check_llm(self) -> Settings:

@@ -1,6 +1,6 @@
 """Abuse and overload limits: rate limits (429), request body size (413), chat load shedding (503).
 
-Rate limits use the `limits` library: Redis (AYUDA_REDIS_URL) so every replica shares the counts, process
+Rate limits (app/ratelimits.py, no web framework: the channels use it too) use the `limits` library: Redis (AYUDA_REDIS_URL) so every replica shares the counts, process
 memory otherwise. Moving windows; Retry-After says when the oldest counted request leaves the window. If Redis
 is unreachable the limits fail open (logged): an outage of the limiter must not take the help desk down.
 The cap on new tickets per employee is counted in the database (app/escalation/flows.py), not here.
@@ -9,53 +9,19 @@ The cap on new tickets per employee is counted in the database (app/escalation/f
 from __future__ import annotations
 
 import logging
-import math
 import threading
-import time
 from typing import Any
 
 from fastapi import Depends, Request
-from limits import RateLimitItem, parse_many
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
 from app.deps import CurrentUser
-from app.errors import BadRequest, Overloaded, TooLarge, TooManyRequests, error_response
+from app.errors import BadRequest, Overloaded, TooLarge, error_response
+from app.ratelimits import RateLimits
 
 log = logging.getLogger(__name__)
 CHAT_PATHS = ("/api/v1/chat", "/api/v1/chat/stream")
-
-
-class RateLimits:
-    def __init__(self, settings: Settings) -> None:
-        uri = settings.redis_url or "memory://"
-        self.storage = storage_from_string(uri, key_prefix="ayuda") if settings.redis_url \
-            else storage_from_string(uri)
-        self.limiter = MovingWindowRateLimiter(self.storage)
-        self.rules: dict[str, list[RateLimitItem]] = {
-            name: parse_many(value) if value else []
-            for name, value in [("chat:user", settings.chat_rate_per_user), ("chat:ip", settings.chat_rate_per_ip),
-                                ("tickets:user", settings.ticket_rate_per_user),
-                                ("tickets:ip", settings.ticket_rate_per_ip)]
-        }
-
-    def hit(self, action: str, user_id: str, ip: str) -> None:
-        """Count one request; TooManyRequests (429 + Retry-After) when a limit is already used up."""
-        for who, ident in (("user", user_id), ("ip", ip)):
-            for item in self.rules[f"{action}:{who}"]:
-                try:
-                    allowed = self.limiter.hit(item, action, who, ident)
-                    reset = self.limiter.get_window_stats(item, action, who, ident).reset_time if not allowed else 0
-                except Exception as e:  # the limiter's store is down: fail open, loudly
-                    log.warning("rate limiter unavailable (%s); request allowed", e)
-                    return
-                if not allowed:
-                    wait = max(1, math.ceil(reset - time.time()))
-                    per = "you" if who == "user" else "your network address"
-                    raise TooManyRequests(f"too many {action} requests from {per} (limit {item}); retry in {wait} s",
-                                          retry_after=wait)
 
 
 def client_ip(request: Request) -> str:

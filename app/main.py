@@ -45,7 +45,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         services = await anyio.to_thread.run_sync(lambda: build_services(settings, embedder=embedder))
         app.state.services = services
         if settings.run_outbox_worker and settings.jobs == "inprocess":  # else `ayuda worker` runs them
-            services.outbox.start(also=[services.tickets.check_sla, services.privacy.retention_due])
+            jobs = [services.tickets.check_sla, services.privacy.retention_due]
+            jobs += [services.mail.due] if services.mail else []  # the mailbox, every AYUDA_MAIL_POLL_SECONDS
+            services.outbox.start(also=jobs)
         if services.slack is not None:  # Slack events left behind by a crash, or waiting for a retry
             services.slack.limits = app.state.rate_limits
             services.slack.start()

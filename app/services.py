@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.channels.email.intake import MailIntake
+from app.channels.email.poller import MailPoller
 from app.channels.slack.intake import SlackChannel
 from app.chat.composer import ExtractiveComposer
 from app.chat.idempotency import IdempotencyKeys
@@ -60,6 +62,7 @@ class Services:
     privacy: PrivacyService
     model_error: str | None = None
     slack: SlackChannel | None = None  # the Slack app, when AYUDA_SLACK_* are set
+    mail: MailPoller | None = None  # the e-mail channel, when AYUDA_MAIL_IMAP_HOST is set
 
     def close(self) -> None:
         self.dispatch.close()
@@ -141,9 +144,12 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
         lambda: in_process_build(settings, sessions, embedder, registry, store, model_error))
     jobs = ReindexJobs(sessions, dispatch)
     slack = SlackChannel(settings, sessions, chat, tickets) if settings.slack_enabled else None
+    mail = None
+    if settings.mail_enabled:
+        mail = MailPoller(settings, MailIntake(settings, sessions, chat, tickets))
     return Services(settings, engine, sessions, embedder, store, searcher, chat, tickets,
                     FaqPublisher(settings, sessions, tickets, jobs.start), OutboxWorker(settings, sessions), registry,
-                    jobs, dispatch, PrivacyService(settings, sessions), model_error, slack)
+                    jobs, dispatch, PrivacyService(settings, sessions), model_error, slack, mail)
 
 
 def in_process_build(settings: Settings, sessions: sessionmaker[Session], embedder: Embedder | None,

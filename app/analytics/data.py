@@ -56,6 +56,7 @@ class UserMessage:
     language: str
     at: dt.datetime
     search_query: str | None
+    channel: str = "web"  # the conversation's: web | slack | email | any other intake
 
 
 @dataclass
@@ -90,6 +91,7 @@ class TicketRow:
     resolved_at: dt.datetime | None
     resolution_due: dt.datetime
     csat_score: int | None
+    channel: str = "web"  # the channel of the conversation the ticket came from
 
 
 @dataclass
@@ -109,7 +111,7 @@ def load(session: Session, days: int, now: dt.datetime | None = None) -> Dataset
     ds = Dataset(Period.of(days, now))
     cols = (Message.id, Message.conversation_id, Message.seq, Message.role, Message.content, Message.language,
             Message.outcome, Message.search_query, Message.retrieval, Message.helpful, Message.feedback_comment,
-            Message.created_at, Conversation.user_id)
+            Message.created_at, Conversation.user_id, Conversation.channel)
     rows = session.execute(
         select(*cols).join(Conversation, Message.conversation_id == Conversation.id)
         .where(Message.created_at >= ds.period.start, Message.created_at <= ds.period.now)
@@ -121,7 +123,7 @@ def load(session: Session, days: int, now: dt.datetime | None = None) -> Dataset
         if r.role != "user":
             continue
         q = UserMessage(r.id, r.conversation_id, r.user_id, mask_text(r.content), r.language,
-                        aware(r.created_at), mask(r.search_query))  # type: ignore[arg-type]
+                        aware(r.created_at), mask(r.search_query), r.channel or "web")  # type: ignore[arg-type]
         ds.user_messages.append(q)
         reply = replies.get((r.conversation_id, r.seq + 1))
         if reply is None:
@@ -136,10 +138,12 @@ def load(session: Session, days: int, now: dt.datetime | None = None) -> Dataset
     ds.user_messages.sort(key=lambda m: m.at)
     ds.turns.sort(key=lambda t: t.question.at)
     tcols = (Ticket.id, Ticket.queue, Ticket.requester, Ticket.status, Ticket.created_at, Ticket.first_response_at,
-             Ticket.first_response_due, Ticket.resolved_at, Ticket.resolution_due, Ticket.csat_score)
-    for r in session.execute(select(*tcols).where(Ticket.created_at >= ds.period.start,
-                                                  Ticket.created_at <= ds.period.now)).all():
+             Ticket.first_response_due, Ticket.resolved_at, Ticket.resolution_due, Ticket.csat_score,
+             Conversation.channel)
+    for r in session.execute(select(*tcols).outerjoin(Conversation, Ticket.conversation_id == Conversation.id)
+                             .where(Ticket.created_at >= ds.period.start, Ticket.created_at <= ds.period.now)).all():
         ds.tickets.append(TicketRow(r.id, r.queue, r.requester, r.status, aware(r.created_at),  # type: ignore[arg-type]
                                     aware(r.first_response_at), aware(r.first_response_due),  # type: ignore[arg-type]
-                                    aware(r.resolved_at), aware(r.resolution_due), r.csat_score))  # type: ignore[arg-type]
+                                    aware(r.resolved_at), aware(r.resolution_due), r.csat_score,  # type: ignore[arg-type]
+                                    r.channel or "web"))
     return ds

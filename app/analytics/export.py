@@ -16,7 +16,7 @@ from app.analytics.gaps import content_gaps
 from app.analytics.similarity import QuestionEncoder
 from app.config import Settings
 
-Section = Literal["outcomes", "conversations_per_day", "escalation_by_queue", "sla", "negative_feedback",
+Section = Literal["outcomes", "channels", "conversations_per_day", "escalation_by_queue", "sla", "negative_feedback",
                   "content_gaps"]
 SECTIONS: tuple[str, ...] = Section.__args__  # type: ignore[attr-defined]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -47,6 +47,7 @@ def _gaps(ds: Dataset, settings: Settings, encoder: QuestionEncoder, groups: set
 _Rows = Callable[[Dataset, Settings, QuestionEncoder, set[str] | None], list[dict[str, Any]]]
 _ROWS: dict[str, _Rows] = {
     "outcomes": _outcomes,
+    "channels": lambda ds, settings, encoder, groups: service.by_channel(ds),
     "conversations_per_day": lambda ds, settings, encoder, groups: service.conversations_per_day(ds),
     "escalation_by_queue": lambda ds, settings, encoder, groups: service.escalation_by_queue(ds, settings),
     "sla": _sla,
@@ -55,6 +56,7 @@ _ROWS: dict[str, _Rows] = {
 }
 _HEADERS = {
     "outcomes": ["outcome", "count"],
+    "channels": ["channel", "conversations", "questions", "answered", "escalated", "tickets", "answered_share"],
     "conversations_per_day": ["date", "conversations", "questions"],
     "escalation_by_queue": ["queue", "name", "tickets", "share_of_questions"],
     "sla": ["queue", "tickets"] + [f"{p}_{k}" for p in ("first_response", "resolution")

@@ -82,10 +82,21 @@ class ContentGapOut(BaseModel):
     queue: str | None
 
 
+class ChannelOut(BaseModel):
+    channel: str = Field(..., description="web | slack | email (any channel a conversation came from).")
+    conversations: int
+    questions: int = Field(..., description="Turns whose reply was not small talk or off-topic.")
+    answered: int = Field(..., description="Turns answered by the bot (answered, answered_offer_human).")
+    escalated: int
+    tickets: int = Field(..., description="Tickets opened in the period from this channel's conversations.")
+    answered_share: float = Field(..., description="answered / questions.")
+
+
 class AnalyticsOut(BaseModel):
     period: PeriodOut
     conversations_per_day: list[DayOut]
     outcomes: dict[str, int]
+    channels: list[ChannelOut] = Field(..., description="Split by intake channel.")
     deflection: DeflectionOut
     escalation_by_queue: list[QueueEscalationOut]
     sla: list[SlaOut]

@@ -104,6 +104,22 @@ def deflection(ds: Dataset, encoder: QuestionEncoder) -> dict[str, Any]:
             "unknown": len(answered) - len(confirmed) - durable, "definitions": dict(DEFINITIONS)}
 
 
+def by_channel(ds: Dataset) -> list[dict[str, Any]]:
+    """Per intake channel (web, slack, email, or any other value a conversation carries): conversations,
+    questions, answered and escalated turns, tickets opened, and the share of questions answered."""
+    convs: dict[str, set[str]] = defaultdict(set)
+    for m in ds.user_messages:
+        convs[m.channel].add(m.conversation_id)
+    questions = Counter(t.question.channel for t in ds.questions)
+    answered = Counter(t.question.channel for t in ds.turns if t.outcome in ANSWERED)
+    escalated = Counter(t.question.channel for t in ds.turns if t.outcome == "escalated")
+    tickets = Counter(k.channel for k in ds.tickets)
+    names = sorted(set(convs) | set(tickets), key=lambda c: (-len(convs[c]), c))
+    return [{"channel": c, "conversations": len(convs[c]), "questions": questions[c], "answered": answered[c],
+             "escalated": escalated[c], "tickets": tickets[c],
+             "answered_share": round(answered[c] / questions[c], 4) if questions[c] else 0.0} for c in names]
+
+
 def escalation_by_queue(ds: Dataset, settings: Settings) -> list[dict[str, Any]]:
     """Tickets opened in the period per queue (every configured queue listed), and their share of questions."""
     counts = Counter(k.queue for k in ds.tickets)
@@ -178,6 +194,7 @@ def analytics(session: Session, settings: Settings, encoder: QuestionEncoder, da
         "period": ds.period.as_dict(),
         "conversations_per_day": conversations_per_day(ds),
         "outcomes": outcomes(ds),
+        "channels": by_channel(ds),
         "deflection": deflection(ds, encoder),
         "escalation_by_queue": escalation_by_queue(ds, settings),
         "sla": sla(ds),

@@ -6,9 +6,22 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+)
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
+from app.chat.models import Conversation
 from app.db import Base
 
 
@@ -59,6 +72,10 @@ class Ticket(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.seq")
+    # Where the ticket came from: its conversation's channel (web | slack | email), read with the ticket.
+    channel: Mapped[str] = column_property(
+        select(func.coalesce(Conversation.channel, "web")).where(Conversation.id == conversation_id)
+        .correlate_except(Conversation).scalar_subquery())
 
 
 class TicketEvent(Base):

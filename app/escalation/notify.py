@@ -23,6 +23,7 @@ import httpx
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.channels.email.threads import ticket_mail
 from app.channels.slack.store import slack_user_of
 from app.config import Settings
 from app.db import rowcount, session_scope
@@ -56,8 +57,12 @@ def enqueue(s: Session, settings: Settings, ticket: Ticket, event: str, text: st
             rows.append(OutboxMessage(channel="slack_dm", recipient=slack_user, payload=payload))
     if settings.smtp_host:
         recipient = ticket.requester if to_employee else settings.queues[ticket.queue].email
-        if recipient and "@" in recipient:
-            rows.append(OutboxMessage(channel="email", recipient=recipient, payload=payload))
+        # A ticket opened by e-mail: the employee's mails go in the conversation's thread (In-Reply-To,
+        # References, a recorded Message-ID), so their reply lands on the ticket.
+        thread = ticket_mail(s, settings, ticket, event) if to_employee and recipient else None
+        if recipient and "@" in recipient and not (thread and thread.get("skip")):
+            rows.append(OutboxMessage(channel="email", recipient=recipient,
+                                      payload=payload | ({"email": thread} if thread else {})))
     for row in rows:
         row.event, row.ticket_id = event, ticket.id
         s.add(row)
@@ -66,6 +71,30 @@ def enqueue(s: Session, settings: Settings, ticket: Ticket, event: str, text: st
 
 def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def email_message(settings: Settings, row: OutboxMessage) -> EmailMessage:
+    """The mail of an outbox row: a ticket notification, or a mail in an e-mail conversation's thread
+    (payload["email"]: subject, message_id, in_reply_to, references; app/channels/email)."""
+    msg = EmailMessage()
+    thread = row.payload.get("email")
+    msg["To"] = row.recipient
+    if not thread:
+        msg["From"] = settings.smtp_from
+        msg["Subject"] = f"[{row.payload['ticket']['number']}] {row.payload['text'][:120]}"
+        msg.set_content(f"{row.payload['text']}\n\n{row.payload['ticket']['url']}\n")
+        return msg
+    msg["From"] = settings.mail_address
+    msg["Subject"] = thread["subject"]
+    msg["Message-ID"] = thread["message_id"]
+    if thread.get("in_reply_to"):
+        msg["In-Reply-To"] = thread["in_reply_to"]
+    if thread.get("references"):
+        msg["References"] = " ".join(thread["references"])
+    if thread.get("auto"):  # RFC 3834 (auto-replied | auto-generated): other robots must not answer them
+        msg["Auto-Submitted"] = thread["auto"]
+    msg.set_content((thread.get("body") or row.payload["text"]) + "\n")
+    return msg
 
 
 class Deliverer:
@@ -88,10 +117,7 @@ class Deliverer:
         elif row.channel == "slack":
             self.http.post(row.recipient or "", json={"text": row.payload["text"]}).raise_for_status()
         elif row.channel == "email":
-            msg = EmailMessage()
-            msg["From"], msg["To"] = self.settings.smtp_from, row.recipient
-            msg["Subject"] = f"[{row.payload['ticket']['number']}] {row.payload['text'][:120]}"
-            msg.set_content(f"{row.payload['text']}\n\n{row.payload['ticket']['url']}\n")
+            msg = email_message(self.settings, row)
             with smtplib.SMTP(self.settings.smtp_host or "", self.settings.smtp_port, timeout=10) as smtp:
                 smtp.send_message(msg)
         else:

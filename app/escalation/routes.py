@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from app.deps import CurrentAgent, CurrentUser, ServicesDep
 from app.errors import ERROR_RESPONSES
 from app.escalation.schemas import (
     AgentTicketOut,
     AssignIn,
+    AttachmentOut,
     CsatIn,
     EventOut,
     FaqIn,
@@ -22,6 +24,7 @@ from app.escalation.schemas import (
     TicketDetailOut,
     TicketOut,
 )
+from app.escalation.service import aware
 from app.limits import TicketRateLimit
 from app.privacy.access import agent_view
 
@@ -44,7 +47,10 @@ def _agent_detail(services, user, ticket_id: str) -> AgentTicketOut:  # type: ig
     return AgentTicketOut(**TicketOut.of(t, tickets.breached(t)).model_dump(), events=[EventOut.of(e) for e in events],
                           reason=t.reason, confidence=t.confidence, conversation_id=t.conversation_id,
                           transcript=transcript, sources=sources, draft=draft, csat_comment=t.csat_comment,
-                          faq_path=t.faq_path)
+                          faq_path=t.faq_path,
+                          attachments=[AttachmentOut(id=a.id, filename=a.filename, content_type=a.content_type,
+                                                     size=a.size, created_at=aware(a.created_at))  # type: ignore[arg-type]
+                                       for a in tickets.attachments(user, ticket_id)])
 
 
 # --- employees ---------------------------------------------------------------------------------
@@ -93,6 +99,17 @@ def queue_view(
 def agent_ticket(ticket_id: str, agent: CurrentAgent, services: ServicesDep) -> AgentTicketOut:
     """Everything about a ticket: transcript, the bot's sources and draft, notes, events."""
     return _agent_detail(services, agent, ticket_id)
+
+
+@router.get("/agent/tickets/{ticket_id}/attachments/{attachment_id}", response_class=Response, tags=["agent"],
+            responses={200: {"content": {"application/octet-stream": {}}, "description": "The file."}})
+def attachment(ticket_id: str, attachment_id: str, agent: CurrentAgent, services: ServicesDep) -> Response:
+    """Download a file the employee attached (always as a download: never rendered by the browser)."""
+    found = services.tickets.attachment(agent, ticket_id, attachment_id)
+    name = quote(found.filename, safe="")
+    return Response(found.data, media_type="application/octet-stream",
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}",
+                             "X-Content-Type-Options": "nosniff"})
 
 
 @router.post("/agent/tickets/{ticket_id}/assign", response_model=AgentTicketOut, tags=["agent"])

@@ -47,6 +47,7 @@ class TicketOut(BaseModel):
     resolution_due: dt.datetime
     sla_breached: bool
     csat_score: int | None
+    channel: str = Field("web", description="Where the request came from: web | slack | email.")
 
     @classmethod
     def of(cls, t: Ticket, breached: bool) -> TicketOut:
@@ -55,11 +56,19 @@ class TicketOut(BaseModel):
                    assignee=t.assignee, created_at=aware(t.created_at), updated_at=aware(t.updated_at),  # type: ignore[arg-type]
                    first_response_due=aware(t.first_response_due),  # type: ignore[arg-type]
                    resolution_due=aware(t.resolution_due), sla_breached=breached,  # type: ignore[arg-type]
-                   csat_score=t.csat_score)
+                   csat_score=t.csat_score, channel=t.channel or "web")
 
 
 class TicketDetailOut(TicketOut):
     events: list[EventOut]
+
+
+class AttachmentOut(BaseModel):
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    created_at: dt.datetime
 
 
 class AgentTicketOut(TicketDetailOut):
@@ -71,6 +80,8 @@ class AgentTicketOut(TicketDetailOut):
     draft: str | None
     csat_comment: str | None
     faq_path: str | None
+    attachments: list[AttachmentOut] = Field(default_factory=list, description="Files the employee attached "
+                                             "to their mails (GET …/attachments/{id} downloads one).")
 
 
 class MessageIn(BaseModel):

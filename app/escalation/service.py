@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker
 
+from app.channels.email.models import TicketAttachment
 from app.config import Settings
 from app.db import rowcount, session_scope
 from app.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -116,15 +117,20 @@ class TicketService:
 
     def employee_message(self, user: User, ticket_id: str, body: str) -> Ticket:
         with session_scope(self.sessions) as s:
-            ticket = self._own_ticket(s, user, ticket_id)
-            if ticket.status == "closed":
-                raise Conflict(f"ticket {ticket.number} is closed; ask a new question to open another one")
-            self._event(s, ticket, "employee_message", user.id, public=True, body=body)
-            if ticket.status in ("pending", "resolved"):
-                self._transition(s, ticket, "open", user.id, reason="employee replied", notify=False)
-            enqueue(s, self.settings, ticket, "ticket.employee_message",
-                    f"{ticket.number}: {body[:300]}", to_employee=False)
-            return ticket
+            return self.add_employee_message(s, self._own_ticket(s, user, ticket_id), user.id, body)
+
+    def add_employee_message(self, s: Session, ticket: Ticket, requester: str, body: str,
+                             data: dict[str, Any] | None = None) -> Ticket:
+        """The employee's message on their ticket, in the caller's transaction (the e-mail intake stores it with
+        the mail's processed mark)."""
+        if ticket.status == "closed":
+            raise Conflict(f"ticket {ticket.number} is closed; ask a new question to open another one")
+        self._event(s, ticket, "employee_message", requester, public=True, body=body, data=data)
+        if ticket.status in ("pending", "resolved"):
+            self._transition(s, ticket, "open", requester, reason="employee replied", notify=False)
+        enqueue(s, self.settings, ticket, "ticket.employee_message",
+                f"{ticket.number}: {body[:300]}", to_employee=False)
+        return ticket
 
     def rate(self, user: User, ticket_id: str, score: int, comment: str | None) -> Ticket:
         with session_scope(self.sessions) as s:
@@ -162,6 +168,22 @@ class TicketService:
         with session_scope(self.sessions) as s:
             ticket = self._agent_ticket(s, user, ticket_id)
             return ticket, list(ticket.events)
+
+    def attachments(self, user: User, ticket_id: str) -> list[TicketAttachment]:
+        """The files on a ticket (what employees attached to their mails), without their content."""
+        with session_scope(self.sessions) as s:
+            self._agent_ticket(s, user, ticket_id)
+            return list(s.scalars(select(TicketAttachment).options(defer(TicketAttachment.data))
+                                  .where(TicketAttachment.ticket_id == ticket_id)
+                                  .order_by(TicketAttachment.created_at)).all())
+
+    def attachment(self, user: User, ticket_id: str, attachment_id: str) -> TicketAttachment:
+        with session_scope(self.sessions) as s:
+            self._agent_ticket(s, user, ticket_id)
+            found = s.get(TicketAttachment, attachment_id)
+            if found is None or found.ticket_id != ticket_id:
+                raise NotFound(f"attachment {attachment_id} does not exist on ticket {ticket_id}")
+            return found
 
     def assign(self, user: User, ticket_id: str, assignee: str | None) -> Ticket:
         with session_scope(self.sessions) as s:

@@ -43,6 +43,7 @@ class WorkerJobs:
     check_sla: Callable[[], Any]
     retention: Callable[[], Any] | None
     prune: Callable[[], Any]
+    mail: Callable[[], Any] | None = None  # the help mailbox's pass, when AYUDA_MAIL_IMAP_HOST is set
 
 
 _worker: WorkerJobs | None = None  # set by run_worker in the worker process only
@@ -77,6 +78,13 @@ def make_app(settings: Settings) -> procrastinate.App:
     @app.task(name="ayuda.retention", queue=JOBS_QUEUE, queueing_lock="ayuda-retention")
     def retention(timestamp: int) -> None:
         job = _jobs().retention
+        if job is not None:
+            job()
+
+    @app.periodic(cron="* * * * * */10", periodic_id="mail")  # due() keeps to AYUDA_MAIL_POLL_SECONDS
+    @app.task(name="ayuda.mail", queue=JOBS_QUEUE, queueing_lock="ayuda-mail")
+    def mail(timestamp: int) -> None:
+        job = _jobs().mail
         if job is not None:
             job()
 

@@ -19,6 +19,15 @@ log = logging.getLogger(__name__)
 
 
 def worker_jobs(settings: Settings) -> WorkerJobs:
+    if settings.mail_enabled:  # answering mails needs the whole chat pipeline, as in a server
+        from app.services import build_services
+
+        services = build_services(settings)
+        return WorkerJobs(build=BuildContext(settings, services.sessions, services.embedder, services.registry,
+                                             services.model_error),
+                          deliver=services.outbox.run_once, check_sla=services.tickets.check_sla,
+                          retention=services.privacy.retention_due, prune=services.registry.prune,
+                          mail=services.mail.due if services.mail else None)
     engine = make_engine(settings.database_url)
     if settings.auto_migrate:
         upgrade(settings.database_url)

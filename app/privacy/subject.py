@@ -15,9 +15,10 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import String, cast, delete, or_, select
+from sqlalchemy import String, cast, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from app.channels.email.models import MailThread, ProcessedMail, TicketAttachment
 from app.channels.slack.models import SlackThread, SlackUser
 from app.chat.models import Conversation
 from app.db import rowcount
@@ -67,6 +68,7 @@ def anonymise_ticket(s: Session, ticket: Ticket, alias: str, text: str) -> None:
         e.actor = alias if e.actor == old else e.actor
         e.data = _replace(e.data or {}, old, alias)
     s.execute(delete(OutboxMessage).where(OutboxMessage.ticket_id == ticket.id))
+    s.execute(delete(TicketAttachment).where(TicketAttachment.ticket_id == ticket.id))  # e-mailed files
 
 
 def audit(s: Session, kind: str, actor: str, subject: str | None, data: dict[str, Any]) -> AuditEvent:
@@ -135,6 +137,11 @@ def erase_user(s: Session, user_id: str, actor: str) -> dict[str, Any]:
         e.data = _replace(e.data or {}, user_id, alias)
         counts["mentions"] += 1
     counts["mentions"] += rowcount(s.execute(delete(OutboxMessage).where(OutboxMessage.recipient == user_id)))
+    # The e-mail channel: the sender of processed mails, the subjects of the user's mail threads.
+    counts["mentions"] += rowcount(s.execute(update(ProcessedMail).where(ProcessedMail.sender == user_id)
+                                             .values(sender=alias)))
+    convs = select(Conversation.id).where(Conversation.user_id == alias)
+    s.execute(update(MailThread).where(MailThread.conversation_id.in_(convs)).values(subject=ERASED))
     for row in s.scalars(select(OutboxMessage).where(_mentions(OutboxMessage.payload, user_id))).all():
         row.payload = _replace(row.payload, user_id, alias)
         counts["mentions"] += 1

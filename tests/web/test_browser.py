@@ -109,6 +109,8 @@ def test_employee_agent_and_admin_journey(browser, live_server, intranet, shots)
     console.locator(".ticket-row", has_text=number).click()
     console.locator("#ticket h2", has_text=number).wait_for()
     assert console.locator(".transcript li.user", has_text="¿Cómo solicito las vacaciones?").count() == 1
+    assert console.locator(".ticket-facts div", has_text="Channel").locator("dd").inner_text() == "Web chat"
+    assert console.locator(".ticket-row", has_text=number).locator(".channel").inner_text() == "Web chat"
     assert console.locator(".sources li").count() >= 1 and console.locator(".sla").first.inner_text()
     if console.locator("#use-draft").count():
         console.locator("#use-draft").click()
@@ -161,6 +163,8 @@ def test_employee_agent_and_admin_journey(browser, live_server, intranet, shots)
     review = admin.locator("section[aria-labelledby=c-negative]")
     assert review.get_by_text(COMMENT).is_visible()
     assert admin.locator("#deflection .kpi").count() == 3
+    channels = admin.locator("section[aria-labelledby=c-channels] tbody tr", has_text="Web")
+    assert int(channels.locator("td").nth(1).inner_text()) >= 1  # conversations from the web chat
     assert admin.locator("canvas").count() >= 5
     with admin.expect_download() as download:
         admin.get_by_role("button", name="Export “Conversations per day” as CSV").click()

@@ -45,7 +45,7 @@ from app.retrieval.language import LANGUAGES, detect_language
 from app.security import User
 
 if TYPE_CHECKING:
-    from app.limits import RateLimits  # (app.limits needs the app's dependencies, which need the services)
+    from app.ratelimits import RateLimits
 
 log = logging.getLogger(__name__)
 LEASE = dt.timedelta(seconds=120)  # a claimed event not finished by then is taken over (its process died)

@@ -106,6 +106,14 @@
                 datasets: [{ data: outcomes.map(([, v]) => v), backgroundColor: COLORS }] },
         options: { plugins: { legend: { position: window.innerWidth < 700 ? "bottom" : "right" } } } })));
 
+    const CHANNEL_LABELS = { web: "Web", slack: "Slack", email: "E-mail" };
+    cards.appendChild(card("By channel", { id: "c-channels", csv: "channels" },
+      (data.channels || []).length
+        ? table(["Channel", "Conversations", "Questions", "Answered", "Escalated", "Tickets", "Answered %"],
+          data.channels.map((c) => [CHANNEL_LABELS[c.channel] || c.channel, c.conversations, c.questions, c.answered,
+            c.escalated, c.tickets, pct(c.answered_share)]), [1, 2, 3, 4, 5, 6])
+        : h("p", { class: "muted", text: "No conversations in this period." })));
+
     cards.appendChild(card("Deflection", { id: "c-deflection" },
       h("div", { class: "kpis three", id: "deflection" }, kpi("Confirmed", String(d.confirmed)), kpi("Durable", String(d.durable)),
         kpi("Unknown", String(d.unknown))),

@@ -55,6 +55,19 @@
   }
   function errorText(err) { return err.status === 0 ? "The server can't be reached; retrying…" : err.message; }
 
+  async function downloadAttachment(ticketId, file) {
+    try {  // fetched with the agent's identity, then saved (never opened in the page)
+      const res = await A.api(`/api/v1/agent/tickets/${encodeURIComponent(ticketId)}/attachments/${encodeURIComponent(file.id)}`, { raw: true });
+      const a = h("a", { href: URL.createObjectURL(await res.blob()), download: file.filename });
+      document.body.appendChild(a);
+      a.click();
+      setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+    } catch (err) { pane.error.textContent = `Download failed: ${errorText(err)}`; pane.error.hidden = false; }
+  }
+
+  const CHANNELS = { web: "Web chat", slack: "Slack", email: "E-mail" };
+  const channelLabel = (c) => CHANNELS[c || "web"] || c;
+
   // --- queue ---------------------------------------------------------------------------------------
   function filters() {
     const q = new URLSearchParams();
@@ -89,7 +102,7 @@
         slaBadge(tk, false),
         h("span", { class: "subject", text: tk.subject }),
         h("span", { class: "meta" }, h("span", { text: queueNames.get(tk.queue) || tk.queue }),
-          h("span", { text: tk.requester }), h("span", { text: tk.assignee ? `→ ${tk.assignee}` : "unassigned" }),
+          h("span", { class: "channel", text: channelLabel(tk.channel) }), h("span", { text: tk.requester }), h("span", { text: tk.assignee ? `→ ${tk.assignee}` : "unassigned" }),
           h("span", { text: when(tk.created_at) })))));
     }
   }
@@ -145,7 +158,7 @@
         pill(`prio-${tk.priority}`, tk.priority), tk.confidential ? pill("confidential", "confidential") : null, slaBadge(tk, answered)),
       h("p", { class: "subject-line" }, h("strong", { text: tk.subject })),
       h("dl", { class: "ticket-facts" },
-        [["Queue", queueNames.get(tk.queue) || tk.queue], ["Requester", tk.requester], ["Assignee", tk.assignee || "unassigned"],
+        [["Queue", queueNames.get(tk.queue) || tk.queue], ["Channel", channelLabel(tk.channel)], ["Requester", tk.requester], ["Assignee", tk.assignee || "unassigned"],
          ["Language", tk.language], ["Why escalated", tk.reason.replace(/_/g, " ")],
          ["Bot confidence", tk.confidence === null ? "—" : `${Math.round(tk.confidence * 100)}%`],
          ["First response due", when(tk.first_response_due)], ["Resolution due", when(tk.resolution_due)],
@@ -171,9 +184,13 @@
       h("span", { class: "muted", text: `  score ${Number(s.score).toFixed(3)}` }),
       h("p", { class: "snippet", text: A.plainText(s.snippet) }))));
     const timeline = h("ol", { class: "timeline" }, tk.events.map(renderEvent).filter(Boolean));
+    const files = (tk.attachments || []).length ? h("div", { class: "attachments" }, h("h3", { text: "Attachments" }),
+      h("ul", {}, tk.attachments.map((f) => h("li", {}, h("button", { type: "button", class: "btn btn-small btn-secondary",
+        "aria-label": `Download ${f.filename}`, onclick: () => downloadAttachment(tk.id, f) }, f.filename),
+        h("span", { class: "muted", text: `  ${Math.max(1, Math.round(f.size / 1024))} KB` }))))) : null;
     A.fill(pane.grid,
       h("section", { class: "panel-box", "aria-label": "Transcript" }, h("h3", { text: "Transcript" }),
-        tk.transcript.length ? transcript : h("p", { class: "muted", text: "No conversation." })),
+        tk.transcript.length ? transcript : h("p", { class: "muted", text: "No conversation." }), files),
       h("section", { class: "panel-box", "aria-label": "The bot's sources and draft" }, h("h3", { text: "Bot's sources" }),
         tk.sources.length ? sources : h("p", { class: "muted", text: "The bot found no sources." }),
         h("h3", { text: "Bot's draft" }),
