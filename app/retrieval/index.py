@@ -304,9 +304,11 @@ class LoadedIndex:
     """One build in memory: chunks, dense search structures (app/retrieval/ann.py) and BM25.
 
     Score normalisation (each signal centred per language, then z-scored over the chunks the user may see) uses a
-    reference population fixed by the build: every chunk up to REFERENCE_CHUNKS, else a sample stratified by
-    language and audience, each sampled chunk weighted by its stratum's size. A query's statistics are its scores
-    on that population, so they cost the same at 1M chunks as at 4k, and equal the exhaustive ones up to 4k."""
+    reference population fixed by the build: every chunk in an exact build (below ann.EXACT_BELOW rows, where a
+    search scores every row anyway) or up to REFERENCE_CHUNKS; in a larger build with IVF indexes, a sample
+    stratified by language and audience, each sampled chunk weighted by its stratum's size. A query's statistics
+    are its scores on that population, so they cost the same at 1M chunks as at 4k; where the population is every
+    chunk they are the exhaustive ones exactly."""
 
     def __init__(self, path: Path, manifest: dict[str, Any], chunks: list[Chunk], views: ChunkVectors,
                  dense: DenseIndex, sparse: bm25s.BM25, df: dict[str, int]) -> None:
@@ -360,7 +362,7 @@ class LoadedIndex:
     def _reference(self) -> None:
         """The normalisation population: positions, weights (None: every chunk, unweighted) and their vectors."""
         n = len(self.chunks)
-        if n <= REFERENCE_CHUNKS:
+        if n <= REFERENCE_CHUNKS or not self.dense.approximate:  # an exact build scores every chunk anyway
             self.reference, self.reference_weights = np.arange(n), None
             self._reference_views = self.views
             return

@@ -139,6 +139,16 @@ class TextScores:
     def candidates(self, k: int) -> np.ndarray:
         """The best k visible chunks by each dense signal (each searched with its language centring)."""
         index, seen, dense, q = self.index, self.seen, self.index.dense, self.query
+        if self.exact:  # every chunk is scored already (an exact build): the best of those scores
+            ref, codes, found = self.reference, index.language_code, []
+            for name, raw, mask in [("cosine", ref.cosine, seen.mask), ("sentence", ref.sentence, seen.mask),
+                                    ("heading", ref.heading, seen.mask & index.has_heading),
+                                    ("companion", ref.companion, seen.mask)]:
+                norm = self.norms.get(name)
+                if raw is not None and norm is not None:
+                    centred = raw - norm.language_mean[codes] if norm.language_mean is not None else raw
+                    found.append(np.array(best(centred, mask, k), dtype=np.int64))
+            return np.concatenate(found)
         found = [dense.chunks.search(q, k, index.allowed(seen, "chunks"), self.norms["cosine"].language_mean)[0]]
         rows = dense.sentences.search(q, 2 * k, index.allowed(seen, "sentences"),
                                       self.norms["sentence"].language_mean)[0]
