@@ -3,11 +3,12 @@ applied inside the search, so that a row the caller may not see never appears an
 
 The index is chosen by size and recorded in the manifest (`DenseIndex.describe`):
 - below `EXACT_BELOW` rows: exact, one matrix product over the rows held in memory (no FAISS copy of them);
-- above: FAISS IVF-Flat, one index per language partition (each language's scores are centred by their own mean
-  before fusion, so each language's top k is searched separately), with `nprobe` chosen at build time as the
-  smallest giving recall@k >= `TARGET_RECALL` against exact search on sample queries; the measured recall is
-  recorded. The rows themselves are then read from the build's .npy files, memory-mapped (only the candidates'
-  rows are touched), so the vectors live once in memory: in the IVF lists.
+- above: FAISS IVF with 8-bit scalar-quantised codes (a quarter of the vectors' size), one index per language
+  partition (each language's scores are centred by their own mean before fusion, so each language's top k is
+  searched separately), with `nprobe` chosen at build time as the smallest giving recall@k >= `TARGET_RECALL`
+  against exact search on sample queries; the measured recall is recorded. The index only proposes candidates:
+  their scores are computed exactly from the build's .npy files, memory-mapped (only the candidates' rows are
+  read), so the full-precision vectors are not held in memory at all.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ class VectorSet:
     def describe(self) -> dict[str, Any]:
         if self.parts is None:
             return {"kind": "flat", "rows": len(self)}
-        return {"kind": "ivf", "rows": len(self), "metric": "inner_product",
+        return {"kind": "ivf", "codes": "sq8", "rows": len(self), "metric": "inner_product",
                 "partitions": {self.groups[g]: p.info for g, p in self.parts.items()}}
 
     def save(self, folder: Path) -> None:
@@ -155,7 +156,8 @@ def _ivf(matrix: np.ndarray, ids: np.ndarray, rng: np.random.Generator) -> Part:
     n, d = len(ids), matrix.shape[1]
     nlist = int(min(4096, max(1, round(math.sqrt(n)))))
     quantizer = faiss.IndexFlatIP(d)
-    index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
+    index = faiss.IndexIVFScalarQuantizer(quantizer, d, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                          faiss.METRIC_INNER_PRODUCT, False)  # codes of the rows, not residuals
     index.cp.niter = 10
     index.cp.min_points_per_centroid = 1  # no warning for a small training sample (30 per list is plenty here)
     train = np.sort(rng.choice(n, size=min(n, 30 * nlist), replace=False))

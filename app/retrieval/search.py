@@ -294,7 +294,7 @@ class HybridSearcher:
     def _companion_vector(self, index: LoadedIndex, query: str) -> np.ndarray | None:
         """The companion's query vector, when this server and the build use the same companion encoder."""
         companion = self.embedder.companion
-        if companion is None or index.views.companion is None:
+        if companion is None:
             return None
         if index.companion_id != companion.model_id:
             if self._warned_build != index.build_id:  # once per build: the answer still works without it
