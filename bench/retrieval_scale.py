@@ -6,9 +6,10 @@ heading vector per chunk, three languages, a fifth of the documents for one grou
 chunk), with the dense index chosen by size as `ayuda index` chooses it (app/retrieval/ann.py); the measuring
 process loads it with `LoadedIndex.load` and times `HybridSearcher.search` with the query's e5 vector given
 (encoding is not in the figure: `bench/chat_latency.py` measures the whole turn), after a few warm-up queries.
-Prints p50/p95, the process's resident memory against the raw vectors' size, the IVF recall recorded in the
-manifest and, up to --agreement-max chunks, how often the top hit and the top 8 equal the exhaustive ranking's
-(every chunk scored, every signal normalised over every visible chunk: the fusion before top-k). Asserts nothing.
+Prints p50/p95 (wall) and the p50 of the search's CPU time (steadier on a shared machine), the process's
+resident memory against the raw vectors' size, the IVF recall recorded in the manifest and, up to
+--agreement-max chunks, how often the top hit and the top 8 equal the exhaustive ranking's (every chunk scored,
+every signal normalised over every visible chunk: the fusion before top-k). Asserts nothing.
 Usage: python bench/retrieval_scale.py [--sizes 10000 100000 1000000] [--queries 100] [--keep DIR]
 """
 
@@ -172,7 +173,7 @@ def measure(n: int, queries: int, agreement_max: int, keep: Path | None) -> dict
         searcher = HybridSearcher(_Store(index), embedder)  # type: ignore[arg-type]
         rng = np.random.default_rng(1)
         assert index.views.companion is not None
-        times, same_first, same_top = [], 0, 0
+        times, cpu, same_first, same_top = [], [], 0, 0
         compare = n <= agreement_max
         for q in range(queries + 6):
             target = int(rng.integers(0, n))
@@ -182,11 +183,12 @@ def measure(n: int, queries: int, agreement_max: int, keep: Path | None) -> dict
                                                     + noise(rng, 1, COMPANION_DIM, 1.0))[0]
             groups = {"hr"} if q % 2 else set()
             language = LANGUAGES[q % 3]
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             hits = searcher.search(text, language=language, groups=groups, vectors=vector, rerank=False).hits
             if q < 6:  # warm-up: each group set's masks and selectors are built once
                 continue
             times.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
             if compare:
                 full = exhaustive_top(index, vector[0], embedder.companion.vectors[text], text, language, groups, 8)
                 mine = [h.chunk.chunk_id for h in hits]
@@ -200,6 +202,7 @@ def measure(n: int, queries: int, agreement_max: int, keep: Path | None) -> dict
         return {"chunks": n, "write_s": round(written, 1), "load_s": round(loaded, 1),
                 "p50_ms": round(statistics.median(times), 1),
                 "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 1),
+                "cpu_p50_ms": round(statistics.median(cpu), 1),
                 "raw_vectors_mb": round(raw), **{k: round(v) for k, v in memory().items()},
                 "kinds": {name: s["kind"] for name, s in sets.items()},
                 "min_recall": min(recalls) if recalls else None,
@@ -226,14 +229,14 @@ def main() -> None:
     if args.one:
         print(json.dumps(measure(args.one, args.queries, args.agreement_max, args.keep)))
         return
-    print(f"{'chunks':>9} {'p50 ms':>7} {'p95 ms':>7} {'RSS MB':>7} {'anon':>7} {'file':>6} {'raw MB':>7} "
+    print(f"{'chunks':>9} {'p50 ms':>7} {'p95 ms':>7} {'CPU p50':>7} {'RSS MB':>7} {'anon':>7} {'file':>6} {'raw MB':>7} "
           f"{'RSS/raw':>7} {'recall':>6} {'top1=':>7} {'top8=':>7}  indexes")
     for n in args.sizes:
         command = [sys.executable, __file__, "--one", str(n), "--queries", str(args.queries),
                    "--agreement-max", str(args.agreement_max)] + (["--keep", str(args.keep)] if args.keep else [])
         out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         r = json.loads(out.strip().splitlines()[-1])
-        print(f"{n:>9} {r['p50_ms']:>7} {r['p95_ms']:>7} {r['VmRSS']:>7} {r['RssAnon']:>7} {r['RssFile']:>6} "
+        print(f"{n:>9} {r['p50_ms']:>7} {r['p95_ms']:>7} {r['cpu_p50_ms']:>7} {r['VmRSS']:>7} {r['RssAnon']:>7} {r['RssFile']:>6} "
               f"{r['raw_vectors_mb']:>7} {r['VmRSS'] / r['raw_vectors_mb']:>7.2f} {r['min_recall'] or '-':>6} "
               f"{r['same_first'] or '-':>7} {r['same_top8'] or '-':>7}  {r['kinds']} (write {r['write_s']} s, "
               f"load {r['load_s']} s)", flush=True)
