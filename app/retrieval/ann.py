@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 EXACT_BELOW = 50_000  # rows of one vector set; exact search below (≈ 2 ms per 10k rows of 384 floats)
 TARGET_RECALL = 0.95  # recall@RECALL_K of IVF against exact, on sample queries, at the nprobe chosen
 RECALL_K = 40
-RECALL_QUERIES = 128
-TUNE_MARGIN = 0.02  # nprobe is tuned to TARGET_RECALL + this on the build's sample queries: fresh ones vary
+RECALL_QUERIES = 200
+TUNE_MARGIN = 0.03  # nprobe is tuned to TARGET_RECALL + this on the build's sample queries: fresh ones vary
+FETCH = 2  # an IVF search fetches FETCH × k by its 8-bit codes, then keeps the k best by the exact scores
 ADD_BLOCK = 65_536  # rows added to an IVF index at a time (a memory-mapped set is never copied whole)
 
 
@@ -98,10 +99,10 @@ class VectorSet:
         for group, part in self.parts.items():
             params = faiss.SearchParametersIVF()
             params.sel, params.nprobe = allowed.selector(group, part), part.nprobe
-            dist, local = part.index.search(q[None, :], k, params=params)
+            local, exact = rescored(part.index, self.matrix, part.ids, q[None, :], k, params)
             keep = local[0] >= 0
             found.append(part.ids[local[0][keep]])
-            values.append(dist[0][keep] - (float(shift[group]) if shift is not None else 0.0))
+            values.append(exact[0][keep] - (float(shift[group]) if shift is not None else 0.0))
         ids, scores = np.concatenate(found), np.concatenate(values).astype("float32")
         order = np.lexsort((ids, -scores))[:k]
         return ids[order], scores[order]
@@ -169,29 +170,41 @@ def _ivf(matrix: np.ndarray, ids: np.ndarray, rng: np.random.Generator) -> Part:
                                      "recall_k": RECALL_K, "recall_queries": RECALL_QUERIES})
 
 
+def rescored(index: faiss.IndexIVF, matrix: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int,
+             params: faiss.SearchParametersIVF | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per query, the local rows of the best k by exact score among the FETCH × k best by the index's codes (-1
+    where fewer are found), and their exact scores."""
+    _, local = index.search(queries, FETCH * k, params=params)
+    rows = np.asarray(matrix[ids[np.maximum(local, 0)].ravel()], dtype="float32").reshape(*local.shape, -1)
+    scores = np.where(local >= 0, np.einsum("qkd,qd->qk", rows, queries), -np.inf).astype("float32")
+    keep = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return np.where(np.isfinite(np.take_along_axis(scores, keep, 1)), np.take_along_axis(local, keep, 1), -1), \
+        np.take_along_axis(scores, keep, 1)
+
+
 def _tune(index: faiss.IndexIVF, matrix: np.ndarray, ids: np.ndarray, rng: np.random.Generator
           ) -> tuple[int, float]:
-    """The smallest nprobe (doubling) whose recall@k against exact search reaches TARGET_RECALL + TUNE_MARGIN,
-    and that recall. The queries are half midpoints of random pairs of the partition's rows (between topics), half
-    rows moved as far from themselves as a question is from its passage (cosine about .7)."""
+    """The smallest nprobe (steps of about 1.5×) whose recall@k against exact search (fetching as a search does)
+    reaches TARGET_RECALL + TUNE_MARGIN, and that recall. A quarter of the queries are midpoints of random pairs of the partition's rows (between topics),
+    the rest rows moved as far from themselves as a question is from its passage (cosine about .7)."""
     n, d = len(ids), matrix.shape[1]
     k = min(RECALL_K, n)
-    half = RECALL_QUERIES // 2
-    pairs = rng.integers(0, n, size=(half, 2))
+    between = RECALL_QUERIES // 4
+    pairs = rng.integers(0, n, size=(between, 2))
     queries = np.vstack([np.asarray(matrix[ids[pairs[:, 0]]], dtype="float32")
                          + np.asarray(matrix[ids[pairs[:, 1]]], dtype="float32"),
-                         np.asarray(matrix[ids[rng.integers(0, n, size=RECALL_QUERIES - half)]], dtype="float32")
-                         + rng.standard_normal((RECALL_QUERIES - half, d)).astype("float32") / np.sqrt(d)])
+                         np.asarray(matrix[ids[rng.integers(0, n, size=RECALL_QUERIES - between)]], dtype="float32")
+                         + rng.standard_normal((RECALL_QUERIES - between, d)).astype("float32") / np.sqrt(d)])
     queries /= np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-9)
     exact = exact_top(matrix, ids, queries, k)
     nprobe = 1
     while True:
         index.nprobe = nprobe
-        _, found = index.search(queries, k)
+        found, _ = rescored(index, matrix, ids, queries, k)
         recall = recall_at(found, exact)
         if recall >= TARGET_RECALL + TUNE_MARGIN or nprobe >= index.nlist:
             return nprobe, recall
-        nprobe = min(index.nlist, nprobe * 2)
+        nprobe = min(index.nlist, max(nprobe + 1, round(nprobe * 1.5)))
 
 
 def exact_top(matrix: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
