@@ -36,7 +36,7 @@ def build_memory_index(docs: list[Document], embedder: Embedder, params: Chunker
     if not chunks:
         raise ValueError("no text to index")
     views = embed_chunks(chunks, embedder, progress=progress)
-    dense, sparse, df = search_structures(chunks, views.chunks)
+    dense, sparse, df = search_structures(chunks, views)
     build_id = "memory-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     manifest = {
         "build_id": build_id,

@@ -1,5 +1,7 @@
 """The on-disk index: index/<build-id>/{manifest.json, chunks.jsonl, vectors.npy, sentences.npy,
-sentence_owners.npy, companion.npy, headings.npy, faiss.index, bm25/}.
+sentence_owners.npy, companion.npy, headings.npy, bm25/, df.json} and, for a large build, ann/ (FAISS IVF indexes
+per vector set and language, app/retrieval/ann.py; the manifest's `dense_index` says which sets have one).
+Format 3; builds of formats 1-2 (with a flat faiss.index, no longer read) load with exact search everywhere.
 
 `build_index` writes a new build (re-embedding only changed documents) and switches index/CURRENT
 atomically; `LoadedIndex` is one build in memory; `IndexStore` serves the current build and picks up
@@ -24,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import bm25s
-import faiss
 import numpy as np
 
+from app.retrieval.ann import EXACT_BELOW, Allowed, DenseIndex
 from app.retrieval.chunking import ChunkerParams, chunk_document, join_chunks
 from app.retrieval.documents import Chunk, visible
 from app.retrieval.embeddings import Embedder, fingerprint
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
 CURRENT = "CURRENT"
 KEEP_BUILDS = 3
+REFERENCE_CHUNKS = 4096  # the normalisation population: every chunk up to this, else a stratified sample
 
 
 class CorpusError(Exception):
@@ -190,8 +193,8 @@ def _build_index(
         for c in chunks:
             f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
     views.save(out)
-    dense, sparse, df = search_structures(chunks, views.chunks)
-    faiss.write_index(dense, str(out / "faiss.index"))
+    dense, sparse, df = search_structures(chunks, views)
+    dense.save(out / "ann")
     sparse.save(str(out / "bm25"), show_progress=False)
     (out / "df.json").write_text(json.dumps({"chunks": len(chunks), "df": df}, ensure_ascii=False))
 
@@ -216,6 +219,8 @@ def _build_index(
             "errors": len(errors),
         },
         "build_seconds": report.seconds,
+        "dense_index": dense.describe(),
+        "normalisation": {"reference_chunks": REFERENCE_CHUNKS},
         "documents": {d.doc_id: d.meta() for d in docs},
         "errors": errors,
     }
@@ -228,10 +233,19 @@ def _build_index(
     return report
 
 
-def search_structures(chunks: list[Chunk], matrix: np.ndarray) -> tuple[faiss.Index, bm25s.BM25, dict[str, int]]:
-    """The dense index, the BM25 index and the document frequencies for chunks and their vectors."""
-    dense = faiss.IndexFlatIP(matrix.shape[1])
-    dense.add(matrix)
+def languages_of(chunks: list[Chunk]) -> tuple[np.ndarray, list[str]]:
+    """Each chunk's language number, and the languages by number (sorted: the same in every process)."""
+    languages = sorted({c.language for c in chunks})
+    number = {lang: n for n, lang in enumerate(languages)}
+    return np.array([number[c.language] for c in chunks], dtype=np.int64), languages
+
+
+def search_structures(chunks: list[Chunk], views: ChunkVectors, exact_below: int = EXACT_BELOW
+                      ) -> tuple[DenseIndex, bm25s.BM25, dict[str, int]]:
+    """The dense search structures (exact, or IVF per language above `exact_below` rows: app/retrieval/ann.py),
+    the BM25 index and the document frequencies for chunks and their vectors."""
+    codes, languages = languages_of(chunks)
+    dense = DenseIndex.build(_matrices(views), codes, views.owners, languages, exact_below)
     tokens = [tokenize(c.embed_text(), c.language) for c in chunks]
     sparse = bm25s.BM25()
     sparse.index(tokens, show_progress=False)
@@ -263,16 +277,53 @@ def _prune(index_dir: Path, keep: str) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _matrices(views: ChunkVectors) -> dict[str, np.ndarray | None]:
+    return {"chunks": views.chunks, "sentences": views.sentences, "headings": views.headings,
+            "companion": views.companion}
+
+
+@dataclass
+class Visibility:
+    """What members of one group set may see: chunks, and rows of each vector set (built once per group set)."""
+
+    mask: np.ndarray  # (n,) bool, read-only
+    count: int
+    reference: np.ndarray  # mask over the reference chunks
+    heading_reference: np.ndarray  # ... those with a real heading
+    _allowed: dict[str, Allowed] = field(default_factory=dict)
+
+
+@dataclass
+class Signals:
+    """A text's raw scores per signal over some chunks: e5 chunk cosine, best of chunk and sentence cosines, heading
+    cosine, companion cosine (None when the build or the server has none)."""
+
+    cosine: np.ndarray
+    sentence: np.ndarray
+    heading: np.ndarray | None
+    companion: np.ndarray | None
+    sentence_cosines: np.ndarray  # of the sentence rows below
+    sentence_rows: np.ndarray  # (chunks + 1,) row range of each chunk in sentence_cosines
+
+
 class LoadedIndex:
-    """One build in memory: chunks, dense (FAISS) and sparse (BM25) indexes."""
+    """One build in memory: chunks, dense search structures (app/retrieval/ann.py) and BM25.
+
+    Score normalisation (each signal centred per language, then z-scored over the chunks the user may see) uses a
+    reference population fixed by the build: every chunk in an exact build (below ann.EXACT_BELOW rows, where a
+    search scores every row anyway) or up to REFERENCE_CHUNKS; in a larger build with IVF indexes, a sample
+    stratified by language and audience, each sampled chunk weighted by its stratum's size. A query's statistics
+    are its scores on that population, so they cost the same at 1M chunks as at 4k; where the population is every
+    chunk they are the exhaustive ones exactly."""
 
     def __init__(self, path: Path, manifest: dict[str, Any], chunks: list[Chunk], views: ChunkVectors,
-                 dense: faiss.Index, sparse: bm25s.BM25, df: dict[str, int]) -> None:
+                 dense: DenseIndex, sparse: bm25s.BM25, df: dict[str, int]) -> None:
         self.path, self.manifest, self.chunks, self.df = path, manifest, chunks, df
         self.views, self.dense, self.sparse = views, dense, sparse
         self.vectors = views.chunks
         self.companion_id: str = (manifest.get("companion_model") or "") if views.companion is not None else ""
         self.language_of = np.array([c.language for c in chunks])
+        self.language_code, self.languages = languages_of(chunks)
         self.has_heading = np.array([c.section != c.title for c in chunks], dtype=bool)  # not a bare title
         self.build_id: str = manifest["build_id"]
         self.model_id: str = manifest["embedding_model"]["id"]
@@ -283,32 +334,69 @@ class LoadedIndex:
         self.position = {c.chunk_id: i for i, c in enumerate(chunks)}
         numbers = {doc_id: n for n, doc_id in enumerate(dict.fromkeys(c.doc_id for c in chunks))}
         self.doc_of = np.array([numbers[c.doc_id] for c in chunks], dtype=np.int64)  # each chunk's document number
-        by_language: dict[str, list[int]] = {}
         for i, c in enumerate(chunks):
             self._by_doc.setdefault(c.doc_id, []).append(i)
             self._by_section.setdefault((c.doc_id, c.section), []).append(i)
-            by_language.setdefault(c.language, []).append(i)
-        self._by_language = {lang: np.array(ids) for lang, ids in by_language.items()}
+        self._doc_positions = [np.array(self._by_doc[d], dtype=np.int64) for d in numbers]
         audiences = [tuple(sorted(set(c.audience))) for c in chunks]
         number = {a: n for n, a in enumerate(dict.fromkeys(audiences))}
         self._audiences = list(number)  # the distinct audiences, and each chunk's one
         self._audience_of = np.array([number[a] for a in audiences], dtype=np.int64)
-        self._masks: dict[frozenset[str], np.ndarray] = {}
+        self._visibility: dict[frozenset[str], Visibility] = {}
+        # a group set's masks cost a byte per chunk and per sentence row: keep at most ~256 MB of them
+        self._max_group_sets = int(min(1024, max(16, 2**28 // max(1, len(chunks) + len(views.owners)))))
         # a chunk's sentence vectors are contiguous and in reading order: rows [starts[i], starts[i + 1])
         self._sentence_rows = np.searchsorted(views.owners, np.arange(len(chunks) + 1))
+        self._reference()
 
     @classmethod
     def load(cls, path: Path) -> LoadedIndex:
         manifest = json.loads((path / "manifest.json").read_text())
         with open(path / "chunks.jsonl", encoding="utf-8") as f:
             chunks = [Chunk(**json.loads(line)) for line in f]
-        views = ChunkVectors.load(path)
-        dense = faiss.read_index(str(path / "faiss.index"))
+        described = manifest.get("dense_index") if int(manifest.get("format", 1)) >= 3 else None
+        approximate = any(s.get("kind") != "flat" for s in (described or {}).get("sets", {}).values())
+        views = ChunkVectors.load(path, mmap=approximate)  # IVF holds those vectors: the files are only read
+        if len(views) != len(chunks):
+            raise ValueError(f"build {path.name} is inconsistent: {len(views)} vectors for {len(chunks)} chunks")
+        codes, languages = languages_of(chunks)
+        dense = DenseIndex.load(path / "ann", _matrices(views), codes, views.owners, languages, described)
         sparse = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
         df = json.loads((path / "df.json").read_text())["df"]
-        if dense.ntotal != len(chunks) or len(views) != len(chunks):
-            raise ValueError(f"build {path.name} is inconsistent: {dense.ntotal} vectors for {len(chunks)} chunks")
         return cls(path, manifest, chunks, views, dense, sparse, df)
+
+    def _reference(self) -> None:
+        """The normalisation population: positions, weights (None: every chunk, unweighted) and their vectors."""
+        n = len(self.chunks)
+        if n <= REFERENCE_CHUNKS or not self.dense.approximate:  # an exact build scores every chunk anyway
+            self.reference, self.reference_weights = np.arange(n), None
+            self._reference_views = self.views
+            return
+        cells = self.language_code * len(self._audiences) + self._audience_of
+        picked, weights = [], []
+        for cell in np.unique(cells):
+            members = np.flatnonzero(cells == cell)
+            take = min(len(members), max(16, round(REFERENCE_CHUNKS * len(members) / n)))
+            at = members[np.linspace(0, len(members) - 1, take).round().astype(np.int64)]
+            picked.append(at)
+            weights.append(np.full(len(at), len(members) / len(at)))
+        order = np.argsort(np.concatenate(picked))
+        self.reference = np.concatenate(picked)[order]
+        self.reference_weights = np.concatenate(weights)[order]
+        rows, owners = self._rows_of(self.reference)
+        d = self.dense
+        self._reference_views = ChunkVectors(
+            d.chunks.rows(self.reference), d.sentences.rows(rows), owners.astype(np.int32),
+            None if d.companion is None else d.companion.rows(self.reference),
+            None if d.headings is None else d.headings.rows(self.reference))
+
+    def _rows_of(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The sentence rows of these chunks, and for each row the chunk's place in `positions`."""
+        starts, ends = self._sentence_rows[positions], self._sentence_rows[positions + 1]
+        lengths = ends - starts
+        owners = np.repeat(np.arange(len(positions)), lengths)
+        rows = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+        return rows.astype(np.int64), owners
 
     @cached_property
     def doc_by_url(self) -> dict[str, str]:
@@ -325,18 +413,40 @@ class LoadedIndex:
         """The documents' words per language, for telling a short message's language (app/retrieval/language.py)."""
         return Vocabulary((c.embed_text(), c.language) for c in self.chunks)
 
-    def visible_mask(self, groups: set[str]) -> np.ndarray:
-        """Which chunks members of `groups` may see (`Chunk.visible_to`), computed once per distinct group set."""
+    def visibility(self, groups: set[str]) -> Visibility:
+        """What members of `groups` may see (`Chunk.visible_to`), computed once per distinct group set."""
         key = frozenset(groups)
-        mask = self._masks.get(key)
-        if mask is None:
+        seen = self._visibility.get(key)
+        if seen is None:
             allowed = np.array([visible(a, key) for a in self._audiences], dtype=bool)
             mask = allowed[self._audience_of] if len(self._audiences) else np.zeros(len(self.chunks), dtype=bool)
             mask.setflags(write=False)
-            if len(self._masks) >= 1024:  # group sets are few; a flood of distinct ones must not grow memory
-                self._masks.clear()
-            self._masks[key] = mask
-        return mask
+            reference = mask[self.reference]
+            seen = Visibility(mask, int(mask.sum()), reference, reference & self.has_heading[self.reference])
+            if len(self._visibility) >= self._max_group_sets:  # a flood of distinct group sets must not grow memory
+                self._visibility.clear()
+            self._visibility[key] = seen
+        return seen
+
+    def visible_mask(self, groups: set[str]) -> np.ndarray:
+        return self.visibility(groups).mask
+
+    def allowed(self, seen: Visibility, name: str) -> Allowed:
+        """The rows of vector set `name` a Visibility allows (sentence rows: those of visible chunks)."""
+        if name not in seen._allowed:
+            if name == "sentences":
+                mask = seen.mask[self.views.owners]
+            elif name == "headings":
+                mask = seen.mask & self.has_heading
+            else:
+                mask = seen.mask
+            seen._allowed[name] = Allowed(mask)
+        return seen._allowed[name]
+
+    def positions_in_documents(self, positions: np.ndarray) -> np.ndarray:
+        """Every chunk of the documents of these chunks."""
+        docs = np.unique(self.doc_of[positions])
+        return np.concatenate([self._doc_positions[d] for d in docs]) if len(docs) else positions
 
     def idf(self, token: str) -> float:
         """Inverse document frequency over chunks; a token the corpus never uses gets the highest value."""
@@ -359,48 +469,38 @@ class LoadedIndex:
             self._section_texts[key] = join_chunks([self.chunks[i].text for i in self.section_of(position)])
         return self._section_texts[key]
 
-    # Score vectors over every chunk (the fusion normalises each one over the whole index).
+    # Raw scores of one text: over the reference population, and over any chunks.
 
-    def dense_scores(self, query: np.ndarray) -> np.ndarray:
-        """Cosine of the query with every chunk (the fusion needs all of them; asking FAISS for k = every chunk
-        also sorted them, which cost more than the product itself)."""
-        return self.vectors @ query.astype("float32")
+    def reference_signals(self, query: np.ndarray, companion: np.ndarray | None) -> Signals:
+        """The text's scores on the normalisation population (every chunk of a build up to REFERENCE_CHUNKS)."""
+        v = self._reference_views
+        q = query.astype("float32")
+        cosine = v.chunks @ q
+        sentence_cosines = v.sentences @ q
+        return Signals(cosine, sentence_max(cosine, sentence_cosines, v.owners),
+                       None if v.headings is None else v.headings @ q,
+                       None if v.companion is None or companion is None else v.companion @ companion.astype("float32"),
+                       sentence_cosines, np.searchsorted(v.owners, np.arange(len(cosine) + 1)))
 
-    def sentence_cosines(self, query: np.ndarray) -> np.ndarray:
-        return self.views.sentences @ query.astype("float32")
-
-    def sentence_scores(self, dense: np.ndarray, sentence_cosines: np.ndarray) -> np.ndarray:
-        """Per chunk, the best cosine of the chunk or any of its sentences."""
-        return sentence_max(dense, sentence_cosines, self.views.owners)
-
-    def best_sentence(self, position: int, sentence_cosines: np.ndarray) -> int | None:
-        """Which of the chunk's sentences (`vectors.sentences(chunk.text)`) is closest to the query."""
-        start, end = int(self._sentence_rows[position]), int(self._sentence_rows[position + 1])
-        return int(np.argmax(sentence_cosines[start:end])) if end > start else None
-
-    def companion_scores(self, query: np.ndarray) -> np.ndarray | None:
-        return None if self.views.companion is None else self.views.companion @ query.astype("float32")
-
-    def heading_scores(self, query: np.ndarray) -> np.ndarray | None:
-        """Cosine of the query with every chunk's heading (None for a build without heading vectors)."""
-        return None if self.views.headings is None else self.views.headings @ query.astype("float32")
+    def signals(self, positions: np.ndarray, query: np.ndarray, companion: np.ndarray | None) -> Signals:
+        """The text's scores on these chunks, from their rows only."""
+        d, q = self.dense, query.astype("float32")
+        cosine = d.chunks.rows(positions) @ q
+        rows, owners = self._rows_of(positions)
+        sentence_cosines = d.sentences.rows(rows) @ q if len(rows) else np.zeros(0, "float32")
+        starts = np.searchsorted(owners, np.arange(len(positions) + 1))
+        return Signals(cosine, sentence_max(cosine, sentence_cosines, owners),
+                       None if d.headings is None else d.headings.rows(positions) @ q,
+                       None if d.companion is None or companion is None
+                       else d.companion.rows(positions) @ companion.astype("float32"),
+                       sentence_cosines, starts)
 
     def bm25_scores(self, tokens: list[str]) -> np.ndarray:
+        """BM25 of every chunk (bm25s adds each query token's postings into one array; no per-chunk work)."""
         known = [t for t in tokens if t in self.sparse.vocab_dict]
         if not known:
             return np.zeros(len(self.chunks), dtype="float32")
         return np.asarray(self.sparse.get_scores(known), dtype="float32")
-
-    def centre_by_language(self, scores: np.ndarray) -> np.ndarray:
-        """Scores relative to the mean of each language's chunks.
-
-        Multilingual encoders score a passage higher just for sharing the question's language; centring per
-        language removes that pull, so an English answer can outrank Spanish near-misses for a Spanish question.
-        """
-        adjusted = scores.astype("float32").copy()
-        for positions in self._by_language.values():
-            adjusted[positions] -= scores[positions].mean()
-        return adjusted
 
 
 class IndexStore:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-FORMAT_VERSION = 2  # 1: builds made before the manifest had a "format" field; they read the same way
+FORMAT_VERSION = 3  # 1: before the "format" field; 2: a flat faiss.index; 3: `dense_index` (app/retrieval/ann.py). All read
 
 
 @dataclass(frozen=True)

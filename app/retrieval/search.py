@@ -1,9 +1,15 @@
 """Hybrid retrieval: e5 (chunks and their sentences), the companion encoder and BM25, each score normalised
-over the index (z-scores) and summed with weights; ACL-filtered, optionally reranked.
+(z-scores) and summed with weights; ACL-filtered, optionally reranked.
 
 Score fusion beats reciprocal-rank fusion here because it keeps *how far* a chunk stands out: on FaQuAD
 (Portuguese, one language) BM25 at weight 0.15 lifts recall@1 from .73 to .84 where RRF managed .75; the
 sweeps are in eval/README.md. The top fused score is also a confidence signal (app/chat/confidence.py).
+
+A search is top-k per signal: each signal's best `signal_k` chunks among those the user may see (the visibility
+filter is inside each index search: app/retrieval/ann.py), and only those candidates are scored on every signal
+and fused. Each signal's normalisation (centred per language, z-scored over the visible chunks) uses the build's
+reference population (`LoadedIndex`), not every chunk. When the user sees at most `exhaustive_below` chunks every
+visible chunk is a candidate: on a small corpus the ranking is the exhaustive one exactly.
 """
 
 from __future__ import annotations
@@ -15,9 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.retrieval.ann import best
 from app.retrieval.documents import Hit
 from app.retrieval.embeddings import Embedder
-from app.retrieval.index import IndexNotFound, IndexStore, LoadedIndex
+from app.retrieval.index import IndexNotFound, IndexStore, LoadedIndex, Signals, Visibility
 from app.retrieval.language import detect_language
 from app.retrieval.profile import Expected, check
 from app.retrieval.rerank import Reranker
@@ -26,6 +33,7 @@ from app.retrieval.vectors import SENTENCE_BREAK, sentences
 
 log = logging.getLogger(__name__)
 MODES = ("hybrid", "dense", "bm25")
+__all__ = ["MODES", "FusionWeights", "HybridSearcher", "SearchResult", "best", "ranks", "zscore"]
 
 
 @dataclass(frozen=True)
@@ -66,21 +74,130 @@ def ranks(scores: np.ndarray, mask: np.ndarray, positions: list[int]) -> dict[in
     return dict(zip(inside, above.sum(axis=1).tolist(), strict=True))
 
 
-def best(scores: np.ndarray, candidates: np.ndarray, m: int) -> list[int]:
-    """The `m` best-scoring candidates, best first (ties by position)."""
-    at = np.flatnonzero(candidates)
-    if len(at) > m:  # everything as good as the m-th best, so that ties keep the lower positions
-        at = at[scores[at] >= -np.partition(-scores[at], m - 1)[m - 1]]
-    return [int(i) for i in at[np.lexsort((at, -scores[at]))][:m]]
+@dataclass
+class Norm:
+    """How one signal is normalised for one text and one group set: per-language means (centring), then the
+    visible chunks' mean and standard deviation (std 0: the signal says nothing, its z-scores are 0)."""
+
+    language_mean: np.ndarray | None  # float32 per language number; None: no centring
+    mean: float
+    std: float
+
+    def z(self, raw: np.ndarray, language_code: np.ndarray) -> np.ndarray:
+        centred = raw - self.language_mean[language_code] if self.language_mean is not None else raw
+        return (centred - self.mean) / self.std if self.std > 1e-9 else np.zeros_like(centred)
+
+
+def normalisation(raw: np.ndarray, language_code: np.ndarray, languages: int, mask: np.ndarray,
+                  weights: np.ndarray | None, debias: bool) -> Norm:
+    """A signal's `Norm` from its scores on the reference population (`weights` None: every chunk, unweighted,
+    computed exactly as `zscore` over a centred array does)."""
+    means = None
+    if debias:
+        means = np.zeros(languages, dtype="float32")
+        for code in range(languages):
+            at = np.flatnonzero(language_code == code)
+            if len(at):
+                means[code] = raw[at].mean() if weights is None else np.average(raw[at], weights=weights[at])
+        centred = raw.astype("float32") - means[language_code]
+    else:
+        centred = raw.astype("float32")
+    values = centred[mask]
+    if weights is None:
+        std = float(values.std()) if len(values) > 1 else 0.0
+        return Norm(means, float(values.mean()) if len(values) else 0.0, std)
+    if len(values) < 2:
+        return Norm(means, float(values.mean()) if len(values) else 0.0, 0.0)
+    w = weights[mask]
+    mean = float(np.average(values.astype("float64"), weights=w))
+    return Norm(means, mean, float(np.sqrt(np.average((values - mean) ** 2, weights=w))))
+
+
+class TextScores:
+    """One text (the question, or a follow-up alone) against one build and group set: its signals' normalisation,
+    its best chunks per signal, and its fused dense score for any chunks."""
+
+    def __init__(self, index: LoadedIndex, seen: Visibility, query: np.ndarray, companion: np.ndarray | None,
+                 weights: FusionWeights, debias: bool) -> None:
+        self.index, self.seen, self.query, self.companion, self.w = index, seen, query, companion, weights
+        ref = index.reference_signals(query, companion)
+        self.exact = index.reference_weights is None  # the reference population is every chunk
+        self.reference = ref
+        codes, n, w = index.language_code[index.reference], len(index.languages), index.reference_weights
+
+        def norm(raw: np.ndarray, mask: np.ndarray) -> Norm:
+            return normalisation(raw, codes, n, mask, w, debias)
+
+        self.norms = {"cosine": norm(ref.cosine, seen.reference), "sentence": norm(ref.sentence, seen.reference)}
+        self.use_heading = ref.heading is not None and bool(weights.heading)
+        if self.use_heading:  # only real section headings: a bare document title says little
+            assert ref.heading is not None
+            self.norms["heading"] = norm(ref.heading, seen.heading_reference)
+        if ref.companion is not None:
+            self.norms["companion"] = norm(ref.companion, seen.reference)
+
+    def candidates(self, k: int) -> np.ndarray:
+        """The best k visible chunks by each dense signal (each searched with its language centring)."""
+        index, seen, dense, q = self.index, self.seen, self.index.dense, self.query
+        if self.exact:  # every chunk is scored already (an exact build): the best of those scores
+            ref, codes, found = self.reference, index.language_code, []
+            for name, raw, mask in [("cosine", ref.cosine, seen.mask), ("sentence", ref.sentence, seen.mask),
+                                    ("heading", ref.heading, seen.mask & index.has_heading),
+                                    ("companion", ref.companion, seen.mask)]:
+                norm = self.norms.get(name)
+                if raw is not None and norm is not None:
+                    centred = raw - norm.language_mean[codes] if norm.language_mean is not None else raw
+                    found.append(np.array(best(centred, mask, k), dtype=np.int64))
+            return np.concatenate(found)
+        found = [dense.chunks.search(q, k, index.allowed(seen, "chunks"), self.norms["cosine"].language_mean)[0]]
+        rows = dense.sentences.search(q, 2 * k, index.allowed(seen, "sentences"),
+                                      self.norms["sentence"].language_mean)[0]
+        found.append(index.views.owners[rows].astype(np.int64))
+        if self.use_heading and dense.headings is not None:
+            found.append(dense.headings.search(q, k, index.allowed(seen, "headings"),
+                                               self.norms["heading"].language_mean)[0])
+        if "companion" in self.norms and dense.companion is not None and self.companion is not None:
+            found.append(dense.companion.search(self.companion, k, index.allowed(seen, "companion"),
+                                                self.norms["companion"].language_mean)[0])
+        return np.concatenate(found)
+
+    def raw(self, positions: np.ndarray) -> Signals:
+        """The raw signals of these chunks (taken from the reference scores when those cover every chunk)."""
+        if not self.exact:
+            return self.index.signals(positions, self.query, self.companion)
+        ref = self.reference
+        return Signals(ref.cosine[positions], ref.sentence[positions],
+                       None if ref.heading is None else ref.heading[positions],
+                       None if ref.companion is None else ref.companion[positions],
+                       ref.sentence_cosines, ref.sentence_rows)
+
+    def fused(self, positions: np.ndarray, raw: Signals) -> np.ndarray:
+        """The encoders' fused z-scores of these chunks."""
+        w, codes = self.w, self.index.language_code[positions]
+        dense = self.norms["cosine"].z(raw.cosine, codes) + w.sentence * self.norms["sentence"].z(raw.sentence, codes)
+        if self.use_heading and raw.heading is not None:
+            has = self.index.has_heading[positions]
+            dense += w.heading * np.where(has, self.norms["heading"].z(raw.heading, codes), 0.0)
+        if "companion" in self.norms and raw.companion is not None:
+            dense += w.companion * self.norms["companion"].z(raw.companion, codes)
+        return dense
+
+    def best_sentence(self, position: int, raw: Signals, at: int) -> int | None:
+        """Which of chunk `position`'s sentences is closest to the text; `at`: its place in `raw` (its position
+        when the scores cover every chunk)."""
+        start, end = int(raw.sentence_rows[at]), int(raw.sentence_rows[at + 1])
+        return int(np.argmax(raw.sentence_cosines[start:end])) if end > start else None
 
 
 class HybridSearcher:
     def __init__(self, store: IndexStore, embedder: Embedder, *, reranker: Reranker | None = None,
                  retrieve_k: int = 40, weights: FusionWeights = FusionWeights(),
-                 language_debias: bool = True) -> None:
+                 language_debias: bool = True, signal_k: int | None = None, exhaustive_below: int = 2000) -> None:
         self.store, self.embedder, self.reranker = store, embedder, reranker
         self.retrieve_k, self.weights = retrieve_k, weights
         self.language_debias = language_debias  # centre each encoder's scores per chunk language
+        self.signal_k = signal_k  # candidates per signal (default twice the chunks fused: 2 × max(k, retrieve_k))
+        self.exhaustive_below = exhaustive_below  # every visible chunk is a candidate when they are this few
         self._warned_build = ""
         self._usable_build = ""  # the last build `check` found this server can use
 
@@ -113,53 +230,69 @@ class HybridSearcher:
         if vectors is None or len(vectors) < (2 if follow_up else 1):  # the caller's: e5 of [query, follow_up]
             vectors = self.embedder.encode_queries([query, follow_up] if follow_up else [query])
         qvec = vectors[0]
-        visible = index.visible_mask(groups)
-        if not visible.any():
+        seen = index.visibility(groups)
+        if not seen.count:
             return SearchResult([], index.build_id, qvec, index.idf)
-        dense, cosine, sentence, sentence_cosines = self._dense(index, query, qvec, visible)
-        if follow_up:  # within each document, the sections the follow-up itself asks about come first
-            alone = self._dense(index, follow_up, vectors[1], visible)[0]
-            dense = dense - w.follow_up * below_document_best(alone, index.doc_of, visible)
+        m = max(k, self.retrieve_k)
+        signal_k = self.signal_k or 2 * m
+        main = TextScores(index, seen, qvec, self._companion_vector(index, query), w, self.language_debias)
+        alone = None
+        if follow_up:
+            alone = TextScores(index, seen, vectors[1], self._companion_vector(index, follow_up), w,
+                               self.language_debias)
         bm25 = index.bm25_scores(query_tokens(query, language))
-        matched = visible & (bm25 > 0)
-        if mode == "bm25":
-            fused, candidates = zscore(bm25, visible), matched
-        elif mode == "dense":
-            fused, candidates = dense, visible
+
+        # the candidates: every visible chunk, or each signal's best
+        if seen.count <= self.exhaustive_below:
+            at = np.flatnonzero(seen.mask)
         else:
-            weight = np.where(index.language_of == language, w.bm25, w.bm25_cross)
-            fused, candidates = dense + weight * zscore(bm25, visible), visible
-        top = best(fused, candidates, max(k, self.retrieve_k))
-        dense_rank, bm25_rank = ranks(dense, visible, top), ranks(bm25, matched, top)
-        hits = [Hit(index.chunks[i], float(fused[i]), dense=float(cosine[i]), sentence=float(sentence[i]),
-                    bm25=float(bm25[i]) if bm25[i] > 0 else None, dense_rank=dense_rank.get(i),
-                    bm25_rank=bm25_rank.get(i), best_sentence=index.best_sentence(i, sentence_cosines)) for i in top]
-        hits = prefer_language(hits, language, index, cosine, sentence, visible, sentence_cosines)
+            found: list[np.ndarray] = []
+            if mode != "dense":
+                found.append(np.array(best(bm25, seen.mask & (bm25 > 0), signal_k), dtype=np.int64))
+            if mode != "bm25":
+                found.append(main.candidates(signal_k))
+                if alone is not None:
+                    found.append(alone.candidates(signal_k))
+            at = np.unique(np.concatenate(found))
+            if alone is not None:  # a chunk is measured against the best chunk of its document
+                at = np.unique(index.positions_in_documents(at))
+                at = at[seen.mask[at]]
+        raw = main.raw(at)
+        dense = main.fused(at, raw)
+        if alone is not None:  # within each document, the sections the follow-up itself asks about come first
+            alone_dense = alone.fused(at, alone.raw(at))
+            dense = dense - w.follow_up * below_document_best(alone_dense, index.doc_of[at], np.ones(len(at), bool))
+        scores = bm25[at]
+        matched = scores > 0
+        if mode == "dense":
+            fused, candidates = dense, np.ones(len(at), bool)
+        else:
+            zb = bm25_norm(bm25, seen, exact=main.exact)
+            z = (scores - zb[0]) / zb[1] if zb[1] > 1e-9 else np.zeros_like(scores)
+            if mode == "bm25":
+                fused, candidates = z, matched
+            else:
+                weight = np.where(index.language_of[at] == language, w.bm25, w.bm25_cross)
+                fused, candidates = dense + weight * z, np.ones(len(at), bool)
+        top = best(fused, candidates, m)
+        dense_rank, bm25_rank = ranks(dense, np.ones(len(at), bool), top), ranks(scores, matched, top)
+        place = 0 if main.exact else None  # exact: `raw` holds every chunk's sentence scores
+
+        def hit(j: int) -> Hit:
+            i = int(at[j])
+            return Hit(index.chunks[i], float(fused[j]), dense=float(raw.cosine[j]), sentence=float(raw.sentence[j]),
+                       bm25=float(scores[j]) if scores[j] > 0 else None, dense_rank=dense_rank.get(j),
+                       bm25_rank=bm25_rank.get(j), best_sentence=main.best_sentence(i, raw, i if place == 0 else j))
+
+        hits = [hit(j) for j in top]
+        hits = prefer_language(hits, language, index, main, seen.mask)
         hits = follow_pointers(hits, index)
         if rerank and self.reranker is not None and hits:
             hits = self.reranker.rerank(query, hits[: max(k * 3, 20)])
         return SearchResult(whole_sections(hits[:k], index), index.build_id, qvec, index.idf)
 
-    def _dense(self, index: LoadedIndex, query: str, qvec: np.ndarray,
-               visible: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The encoders' fused z-scores for one text, with e5's chunk cosines, best-of-sentence scores and
-        sentence cosines."""
-        w = self.weights
-        cosine = index.dense_scores(qvec)
-        sentence_cosines = index.sentence_cosines(qvec)
-        sentence = index.sentence_scores(cosine, sentence_cosines)
-        centre = index.centre_by_language if self.language_debias else (lambda s: s)
-        dense = zscore(centre(cosine), visible) + w.sentence * zscore(centre(sentence), visible)
-        heading = index.heading_scores(qvec)
-        if heading is not None and w.heading:  # only real section headings: a bare document title says little
-            dense += w.heading * np.where(index.has_heading, zscore(centre(heading), visible & index.has_heading), 0.0)
-        companion = self._companion_scores(index, query)
-        if companion is not None:
-            dense += w.companion * zscore(centre(companion), visible)
-        return dense, cosine, sentence, sentence_cosines
-
-    def _companion_scores(self, index: LoadedIndex, query: str) -> np.ndarray | None:
-        """The companion's cosines, when this server and the build use the same companion encoder."""
+    def _companion_vector(self, index: LoadedIndex, query: str) -> np.ndarray | None:
+        """The companion's query vector, when this server and the build use the same companion encoder."""
         companion = self.embedder.companion
         if companion is None:
             return None
@@ -170,7 +303,22 @@ class HybridSearcher:
                             "companion until `ayuda index` rebuilds it", index.build_id, index.companion_id or "none",
                             companion.model_id)
             return None
-        return index.companion_scores(companion.encode_queries([query])[0])
+        return np.asarray(companion.encode_queries([query])[0])
+
+
+def bm25_norm(bm25: np.ndarray, seen: Visibility, *, exact: bool) -> tuple[float, float]:
+    """Mean and standard deviation of BM25 over the visible chunks. Only chunks with a query word score above 0,
+    so beyond a small build they come from those alone (`exact`: as `zscore` computes them)."""
+    if exact:
+        values = bm25[seen.mask]
+        return (float(values.mean()) if len(values) else 0.0), (float(values.std()) if len(values) > 1 else 0.0)
+    nonzero = np.flatnonzero(bm25)
+    values = bm25[nonzero[seen.mask[nonzero]]].astype("float64")
+    if seen.count < 2:
+        return 0.0, 0.0
+    mean = float(values.sum()) / seen.count
+    variance = (float(((values - mean) ** 2).sum()) + (seen.count - len(values)) * mean * mean) / seen.count
+    return mean, float(np.sqrt(max(variance, 0.0)))
 
 
 def below_document_best(scores: np.ndarray, doc_of: np.ndarray, visible: np.ndarray) -> np.ndarray:
@@ -191,8 +339,8 @@ def whole_sections(hits: list[Hit], index: LoadedIndex) -> list[Hit]:
     return hits
 
 
-def prefer_language(hits: list[Hit], language: str, index: LoadedIndex, cosine: np.ndarray,
-                    sentence: np.ndarray, visible: np.ndarray, sentence_cosines: np.ndarray) -> list[Hit]:
+def prefer_language(hits: list[Hit], language: str, index: LoadedIndex, text: TextScores,
+                    visible: np.ndarray) -> list[Hit]:
     """Swap a hit from a translated document for the best-matching chunk of the user's-language version."""
     siblings: dict[str, str] = {}
     for doc_id, meta in index.documents.items():
@@ -204,13 +352,15 @@ def prefer_language(hits: list[Hit], language: str, index: LoadedIndex, cosine: 
         c = hit.chunk
         target = siblings.get(c.translation_key) if c.translation_key and c.language != language else None
         if target:
-            options = [i for i in index.positions_of(target) if visible[i]]
-            if options:
-                best = max(options, key=lambda i: sentence[i])
-                hit = Hit(index.chunks[best], hit.score, dense=max(float(cosine[best]), hit.dense or 0.0),
-                          sentence=max(float(sentence[best]), hit.sentence or 0.0), bm25=hit.bm25,
+            options = np.array([i for i in index.positions_of(target) if visible[i]], dtype=np.int64)
+            if len(options):
+                raw = text.raw(options)
+                j = int(np.argmax(raw.sentence))  # the first of equals, as max() over the options
+                best = int(options[j])
+                hit = Hit(index.chunks[best], hit.score, dense=max(float(raw.cosine[j]), hit.dense or 0.0),
+                          sentence=max(float(raw.sentence[j]), hit.sentence or 0.0), bm25=hit.bm25,
                           dense_rank=hit.dense_rank, bm25_rank=hit.bm25_rank,
-                          best_sentence=index.best_sentence(best, sentence_cosines))
+                          best_sentence=text.best_sentence(best, raw, best if text.exact else j))
         if hit.chunk.chunk_id in seen:
             continue
         seen.add(hit.chunk.chunk_id)

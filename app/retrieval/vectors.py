@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -107,14 +107,17 @@ class ChunkVectors:
             np.save(folder / "headings.npy", self.headings)
 
     @classmethod
-    def load(cls, folder: Path) -> ChunkVectors:
-        chunks = np.load(folder / "vectors.npy")
+    def load(cls, folder: Path, *, mmap: bool = False) -> ChunkVectors:
+        """`mmap`: the matrices memory-mapped, not read (a large build whose IVF indexes hold the vectors: only the
+        rows a search asks for are read)."""
+        mode: Literal["r"] | None = "r" if mmap else None
+        chunks = np.load(folder / "vectors.npy", mmap_mode=mode)
         if (folder / "sentences.npy").exists():
-            sents, owners = np.load(folder / "sentences.npy"), np.load(folder / "sentence_owners.npy")
+            sents, owners = np.load(folder / "sentences.npy", mmap_mode=mode), np.load(folder / "sentence_owners.npy")
         else:  # a build from before sentence vectors: chunk vectors only
             sents, owners = np.zeros((0, chunks.shape[1]), "float32"), np.zeros(0, np.int32)
-        companion = np.load(folder / "companion.npy") if (folder / "companion.npy").exists() else None
-        headings = np.load(folder / "headings.npy") if (folder / "headings.npy").exists() else None
+        companion = np.load(folder / "companion.npy", mmap_mode=mode) if (folder / "companion.npy").exists() else None
+        headings = np.load(folder / "headings.npy", mmap_mode=mode) if (folder / "headings.npy").exists() else None
         return cls(chunks, sents, owners, companion, headings)
 
 

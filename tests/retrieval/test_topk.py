@@ -1,5 +1,6 @@
 """The vectorised parts of a search give what the plain loops gave: the same visible chunks, the same top
-candidates in the same order (ties by position), the same ranks."""
+candidates in the same order (ties by position), the same ranks. Top-k search (app/retrieval/ann.py, search.py)
+gives the exhaustive ranking's top hits, applies visibility inside the index, and its IVF meets its recall."""
 
 from pathlib import Path
 
@@ -42,11 +43,244 @@ def test_the_visible_mask_follows_each_chunks_audience_and_is_reused():
     audiences = [[EVERYONE], ["hr"], ["it", "hr"], ["managers"], [EVERYONE, "hr"], ["it"]]
     chunks = [_chunk(i, a) for i, a in enumerate(audiences)]
     vectors = np.eye(len(chunks), 8, dtype="float32")
-    dense, sparse, df = search_structures(chunks, vectors)
+    views = ChunkVectors(vectors, np.zeros((0, 8), "float32"), np.zeros(0, np.int32))
+    dense, sparse, df = search_structures(chunks, views)
     manifest = {"build_id": "b", "embedding_model": {"id": "m"}, "documents": {}}
-    index = LoadedIndex(Path("."), manifest, chunks, ChunkVectors(vectors, np.zeros((0, 8), "float32"),
-                                                                  np.zeros(0, np.int32)), dense, sparse, df)
+    index = LoadedIndex(Path("."), manifest, chunks, views, dense, sparse, df)
     for groups in [set(), {"hr"}, {"it"}, {"managers", "it"}, {"nobody"}]:
         assert index.visible_mask(groups).tolist() == [c.visible_to(groups) for c in chunks]
     assert index.visible_mask({"hr"}) is index.visible_mask({"hr"})
     assert not index.visible_mask({"hr"}).flags.writeable
+
+
+# Top-k retrieval against the exhaustive ranking, on synthetic indexes shaped like real ones: topics (documents
+# whose chunk vectors gather around a centre), 3 sentence rows, a heading and a companion vector per chunk, three
+# languages, a fifth of the documents for one group.
+
+LANGUAGES = ("en", "es", "pt")
+WORDS = [f"w{i}" for i in range(400)]
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype("float32")
+
+
+def synthetic(n: int, seed: int = 0, dim: int = 32, exact_below: int = 50_000) -> LoadedIndex:
+    rng = np.random.default_rng(seed)
+    docs = n // 8
+    centres = unit(rng.standard_normal((max(1, docs // 4), dim)))
+    doc_vec = unit(centres[rng.integers(0, len(centres), docs)] + 0.6 * rng.standard_normal((docs, dim)) / np.sqrt(dim))
+    of_doc = np.arange(n) // 8 % docs
+    vectors = unit(doc_vec[of_doc] + 0.8 * rng.standard_normal((n, dim)) / np.sqrt(dim))
+    sents = unit(np.repeat(vectors, 3, axis=0) + 0.7 * rng.standard_normal((3 * n, dim)) / np.sqrt(dim))
+    heads = unit(vectors + 0.7 * rng.standard_normal((n, dim)) / np.sqrt(dim))
+    companion = unit(vectors[:, ::-1] + 0.5 * rng.standard_normal((n, dim)) / np.sqrt(dim))
+    zipf = 1.0 / np.arange(1, len(WORDS) + 1)
+    drawn = rng.choice(len(WORDS), size=(n, 12), p=zipf / zipf.sum())
+    chunks = []
+    for i in range(n):
+        d = int(of_doc[i])
+        section = f"Doc {d} > Part {i % 8}" if i % 8 else f"Doc {d}"  # the first chunk of a document: its title
+        chunks.append(Chunk(f"d{d}#{i}", f"d{d}", f"Doc {d}", section, "", " ".join(WORDS[w] for w in drawn[i]),
+                            LANGUAGES[d % 3], "hr", ["hr"] if d % 5 == 4 else [EVERYONE], "", "", i % 8))
+    views = ChunkVectors(vectors, sents, np.repeat(np.arange(n, dtype=np.int32), 3), companion, heads)
+    dense, sparse, df = search_structures(chunks, views, exact_below=exact_below)
+    manifest = {"build_id": f"synthetic-{n}", "embedding_model": {"id": "synthetic"}, "format": 3,
+                "companion_model": "synthetic-companion", "dense_index": dense.describe(),
+                "documents": {c.doc_id: {"title": c.title} for c in chunks}}
+    return LoadedIndex(Path("<synthetic>"), manifest, chunks, views, dense, sparse, df)
+
+
+class _Companion:
+    model_id = "synthetic-companion"
+
+    def __init__(self, vectors: dict[str, np.ndarray]) -> None:
+        self.vectors = vectors
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return np.stack([self.vectors[t] for t in texts])
+
+
+class _Embedder:
+    model_id = "synthetic"
+
+    def __init__(self) -> None:
+        self.queries: dict[str, np.ndarray] = {}
+        self.companion = _Companion({})
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return np.stack([self.queries[t] for t in texts])
+
+
+class _Store:
+    def __init__(self, index: LoadedIndex) -> None:
+        self.index, self.last_error = index, None
+
+    def get(self) -> LoadedIndex:
+        return self.index
+
+
+def _questions(index: LoadedIndex, embedder: _Embedder, count: int, seed: int = 5) -> list[tuple[str, str]]:
+    """Questions near random chunks: their words, a vector near the chunk's, a companion vector near its own."""
+    rng = np.random.default_rng(seed)
+    dim = index.vectors.shape[1]
+    out = []
+    for target in rng.integers(0, len(index.chunks), count):
+        chunk = index.chunks[int(target)]
+        text = " ".join(chunk.text.split()[:4]) + f" q{target}"
+        embedder.queries[text] = unit(index.vectors[[target]] + 1.0 * rng.standard_normal((1, dim)) / np.sqrt(dim))[0]
+        assert index.views.companion is not None
+        embedder.companion.vectors[text] = unit(
+            index.views.companion[[target]] + rng.standard_normal((1, dim)) / np.sqrt(dim))[0]
+        out.append((text, chunk.language))
+    return out
+
+
+def _top(searcher, text, language, groups, mode="hybrid", follow_up=None):  # type: ignore[no-untyped-def]
+    hits = searcher.search(text, language=language, groups=groups, k=8, mode=mode, rerank=False,
+                           follow_up=follow_up).hits
+    return [(h.chunk.chunk_id, round(h.score, 4), h.best_sentence) for h in hits]
+
+
+def test_top_k_search_returns_the_exhaustive_rankings_top_hits():
+    from app.retrieval.search import HybridSearcher
+
+    index = synthetic(3000)  # below the reference size: the normalisation is the exhaustive one
+    embedder = _Embedder()
+    exhaustive = HybridSearcher(_Store(index), embedder, exhaustive_below=10**9)  # type: ignore[arg-type]
+    top_k = HybridSearcher(_Store(index), embedder, exhaustive_below=0)  # type: ignore[arg-type]
+    questions = _questions(index, embedder, 60)
+    for n, (text, language) in enumerate(questions):
+        groups = [set(), {"hr"}][n % 2]
+        for mode in ("hybrid", "dense", "bm25"):
+            assert _top(top_k, text, language, groups, mode) == _top(exhaustive, text, language, groups, mode)
+        before = questions[n - 1][0]
+        assert _top(top_k, text, language, groups, follow_up=before) == \
+            _top(exhaustive, text, language, groups, follow_up=before)
+
+
+def test_a_large_build_normalises_on_its_reference_sample_and_keeps_the_top_hits():
+    from app.retrieval.index import REFERENCE_CHUNKS
+    from app.retrieval.search import HybridSearcher
+
+    index = synthetic(REFERENCE_CHUNKS * 3, exact_below=20_000)  # sentences (36k rows) in IVF, chunks exact
+    assert index.reference_weights is not None and len(index.reference) <= REFERENCE_CHUNKS + 16 * 6
+    assert index.dense.sentences.describe()["kind"] == "ivf" and index.dense.chunks.describe()["kind"] == "flat"
+    embedder = _Embedder()
+    top_k = HybridSearcher(_Store(index), embedder, exhaustive_below=0)  # type: ignore[arg-type]
+    same, total = 0, 0
+    for n, (text, language) in enumerate(_questions(index, embedder, 40)):
+        groups = [set(), {"hr"}][n % 2]
+        hits = top_k.search(text, language=language, groups=groups, k=8, rerank=False).hits
+        assert len(hits) == 8 and all(h.chunk.visible_to(groups) for h in hits)
+        # the exhaustive ranking with every chunk's exact statistics, for the first hit
+        full = _exhaustive_first(index, embedder, text, language, groups)
+        same += hits[0].chunk.chunk_id == full
+        total += 1
+    assert same / total >= 0.95
+
+
+def _exhaustive_first(index, embedder, text, language, groups):  # type: ignore[no-untyped-def]
+    """The best chunk by the pre-top-k fusion: every signal z-scored over every visible chunk."""
+    from app.retrieval.search import FusionWeights, zscore
+    from app.retrieval.text import query_tokens
+    from app.retrieval.vectors import sentence_max
+
+    w, q, c = FusionWeights(), embedder.queries[text], embedder.companion.vectors[text]
+    visible = index.visible_mask(groups)
+    views = index.views
+
+    def centre(s):  # type: ignore[no-untyped-def]
+        out = s.astype("float32").copy()
+        for lang in set(index.language_of.tolist()):
+            at = index.language_of == lang
+            out[at] -= s[at].mean()
+        return out
+
+    cosine = views.chunks @ q
+    sentence = sentence_max(cosine, views.sentences @ q, views.owners)
+    dense = zscore(centre(cosine), visible) + w.sentence * zscore(centre(sentence), visible)
+    dense += w.heading * np.where(index.has_heading, zscore(centre(views.headings @ q), visible & index.has_heading), 0)
+    dense += w.companion * zscore(centre(views.companion @ c), visible)
+    bm25 = index.bm25_scores(query_tokens(text, language))
+    fused = dense + np.where(index.language_of == language, w.bm25, w.bm25_cross) * zscore(bm25, visible)
+    return index.chunks[best(fused, visible, 1)[0]].chunk_id
+
+
+def test_visibility_is_applied_inside_the_index_and_restricted_rows_take_no_place():
+    from app.retrieval.ann import Allowed, build_set
+
+    rng = np.random.default_rng(3)
+    rows = unit(rng.standard_normal((6000, 16)))
+    groups = np.zeros(len(rows), dtype=np.int64)
+    query = rows[0]
+    order = np.argsort(-(rows @ query), kind="stable")
+    mask = np.ones(len(rows), bool)
+    mask[order[:30]] = False  # the 30 best rows are restricted
+    for exact_below in (10**9, 0):  # exact, then IVF
+        vector_set = build_set("chunks", rows, groups, ["en"], exact_below)
+        found, _ = vector_set.search(query, 10, Allowed(mask))
+        assert len(found) == 10 and mask[found].all()
+        assert set(found.tolist()) & set(order[:30].tolist()) == set()
+        assert len(set(found.tolist()) & set(order[30:40].tolist())) >= 9  # the best allowed ones
+
+
+def test_the_dense_index_is_chosen_by_size_recorded_and_ivf_meets_its_recall():
+    from app.retrieval.ann import RECALL_K, Allowed, build_set, exact_top, recall_at
+
+    small = synthetic(400)
+    assert {s["kind"] for s in small.dense.describe()["sets"].values()} == {"flat"}
+    large = synthetic(2400, exact_below=5000)  # 7,200 sentence rows: IVF; the rest exact
+    described = large.dense.describe()
+    assert described["sets"]["sentences"]["kind"] == "ivf" and described["sets"]["chunks"]["kind"] == "flat"
+    for info in described["sets"]["sentences"]["partitions"].values():
+        assert info["recall"] >= 0.95 and 1 <= info["nprobe"] <= info["nlist"]
+
+    # measured again on queries the tuning never saw: a clustered set, as real embeddings are
+    rng = np.random.default_rng(11)
+    centres = unit(rng.standard_normal((300, 48)))
+    rows = unit(centres[rng.integers(0, 300, 60_000)] + 0.9 * rng.standard_normal((60_000, 48)) / np.sqrt(48))
+    vector_set = build_set("chunks", rows, np.zeros(len(rows), np.int64), ["en"], exact_below=50_000)
+    assert vector_set.describe()["kind"] == "ivf"
+    queries = unit(rows[rng.integers(0, len(rows), 100)] + rng.standard_normal((100, 48)) / np.sqrt(48))
+    allowed = Allowed(np.ones(len(rows), bool))
+    found = np.stack([vector_set.search(q, RECALL_K, allowed)[0] for q in queries])
+    assert recall_at(found, exact_top(rows, np.arange(len(rows)), queries, RECALL_K)) >= 0.95
+
+
+def test_a_build_on_disk_records_its_dense_index_and_loads_it_memory_mapped(tmp_path):
+    import json
+
+    from app.retrieval.profile import FORMAT_VERSION
+
+    index = synthetic(2400, exact_below=5000)
+    folder = tmp_path / "b1"
+    folder.mkdir()
+    with open(folder / "chunks.jsonl", "w") as f:
+        for c in index.chunks:
+            f.write(json.dumps(c.__dict__) + "\n")
+    index.views.save(folder)
+    index.dense.save(folder / "ann")
+    index.sparse.save(str(folder / "bm25"), show_progress=False)
+    (folder / "df.json").write_text(json.dumps({"chunks": len(index.chunks), "df": index.df}))
+    (folder / "manifest.json").write_text(json.dumps({**index.manifest, "format": FORMAT_VERSION, "build_id": "b1"}))
+    loaded = LoadedIndex.load(folder)
+    assert loaded.dense.describe() == index.dense.describe()
+    assert isinstance(loaded.views.sentences, np.memmap)  # the IVF lists hold the vectors; the file is only read
+
+    from app.retrieval.search import HybridSearcher
+
+    embedder = _Embedder()
+    for n, (text, language) in enumerate(_questions(index, embedder, 10)):
+        groups = [set(), {"hr"}][n % 2]
+        a = HybridSearcher(_Store(index), embedder, exhaustive_below=0)  # type: ignore[arg-type]
+        b = HybridSearcher(_Store(loaded), embedder, exhaustive_below=0)  # type: ignore[arg-type]
+        assert _top(a, text, language, groups) == _top(b, text, language, groups)
+
+    # a build from before format 3 (a flat faiss.index beside the vectors): every set exact, read into memory
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest.pop("dense_index")
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "format": 2}))
+    old = LoadedIndex.load(folder)
+    assert {s["kind"] for s in old.dense.describe()["sets"].values()} == {"flat"}
+    assert not isinstance(old.views.sentences, np.memmap)

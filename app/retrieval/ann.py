@@ -1,0 +1,291 @@
+"""Top-k search over one set of vectors (chunks, sentences, headings, companion), with the caller's row filter
+applied inside the search, so that a row the caller may not see never appears and never takes a place of the k.
+
+The index is chosen by size and recorded in the manifest (`DenseIndex.describe`):
+- below `EXACT_BELOW` rows: exact, one matrix product over the rows held in memory (no FAISS copy of them);
+- above: FAISS IVF with 8-bit scalar-quantised codes (a quarter of the vectors' size), one index per language
+  partition (each language's scores are centred by their own mean before fusion, so each language's top k is
+  searched separately), with `nprobe` chosen at build time as the smallest giving recall@k >= `TARGET_RECALL`
+  against exact search on sample queries; the measured recall is recorded. The index only proposes candidates:
+  their scores are computed exactly from the build's .npy files, memory-mapped (only the candidates' rows are
+  read), so the full-precision vectors are not held in memory at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import faiss
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+EXACT_BELOW = 50_000  # rows of one vector set; exact search below (≈ 2 ms per 10k rows of 384 floats)
+TARGET_RECALL = 0.95  # recall@RECALL_K of IVF against exact, on sample queries, at the nprobe chosen
+RECALL_K = 40
+RECALL_QUERIES = 200
+TUNE_MARGIN = 0.03  # nprobe is tuned to TARGET_RECALL + this on the build's sample queries: fresh ones vary
+FETCH = 2  # an IVF search fetches FETCH × k by its 8-bit codes, then keeps the k best by the exact scores
+ADD_BLOCK = 65_536  # rows added to an IVF index at a time (a memory-mapped set is never copied whole)
+
+
+def best(scores: np.ndarray, candidates: np.ndarray, m: int) -> list[int]:
+    """The `m` best-scoring candidates (a boolean mask), best first (ties by position)."""
+    at = np.flatnonzero(candidates)
+    if len(at) > m:  # everything as good as the m-th best, so that ties keep the lower positions
+        at = at[scores[at] >= -np.partition(-scores[at], m - 1)[m - 1]]
+    return [int(i) for i in at[np.lexsort((at, -scores[at]))][:m]]
+
+
+@dataclass
+class Part:
+    """One language's rows of a set in an IVF index: local row r is global row ids[r]."""
+
+    index: faiss.IndexIVF
+    ids: np.ndarray  # (rows,) int64 global row numbers
+    nprobe: int
+    info: dict[str, Any]
+
+
+@dataclass
+class Allowed:
+    """The rows a caller may see in one set: a mask, and per IVF part the FAISS selector built from it once."""
+
+    mask: np.ndarray
+    _selectors: dict[int, tuple[faiss.IDSelector, np.ndarray]] = field(default_factory=dict)
+
+    def selector(self, group: int, part: Part) -> faiss.IDSelector:
+        if group not in self._selectors:
+            bits = np.packbits(self.mask[part.ids], bitorder="little")
+            self._selectors[group] = (faiss.IDSelectorBitmap(len(part.ids), faiss.swig_ptr(bits)), bits)
+        return self._selectors[group][0]  # the bitmap stays referenced beside its selector
+
+
+class VectorSet:
+    """The rows of one kind of vector and how to find the best k of them."""
+
+    def __init__(self, name: str, matrix: np.ndarray, group_of: np.ndarray, parts: dict[int, Part] | None = None,
+                 groups: Sequence[str] = ()) -> None:
+        self.name, self.matrix, self.group_of, self.parts = name, matrix, group_of, parts
+        self.groups = list(groups)  # partition names (languages), by group number
+
+    def __len__(self) -> int:
+        return len(self.matrix)
+
+    @property
+    def exact(self) -> bool:
+        return self.parts is None
+
+    def rows(self, ids: np.ndarray) -> np.ndarray:
+        return np.asarray(self.matrix[ids], dtype="float32")
+
+    def search(self, query: np.ndarray, k: int, allowed: Allowed, shift: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """The (at most) k allowed rows with the best `query · row - shift[group of the row]`, best first: their
+        global numbers and those scores."""
+        q = query.astype("float32")
+        if self.parts is None:
+            scores = self.matrix @ q
+            if shift is not None:
+                scores = scores - shift[self.group_of].astype("float32")
+            top = np.array(best(scores, allowed.mask, k), dtype=np.int64)
+            return top, scores[top]
+        found, values = [], []
+        for group, part in self.parts.items():
+            params = faiss.SearchParametersIVF()
+            params.sel, params.nprobe = allowed.selector(group, part), part.nprobe
+            local, exact = rescored(part.index, self.matrix, part.ids, q[None, :], k, params)
+            keep = local[0] >= 0
+            found.append(part.ids[local[0][keep]])
+            values.append(exact[0][keep] - (float(shift[group]) if shift is not None else 0.0))
+        ids, scores = np.concatenate(found), np.concatenate(values).astype("float32")
+        order = np.lexsort((ids, -scores))[:k]
+        return ids[order], scores[order]
+
+    def describe(self) -> dict[str, Any]:
+        if self.parts is None:
+            return {"kind": "flat", "rows": len(self)}
+        return {"kind": "ivf", "codes": "sq8", "rows": len(self), "metric": "inner_product",
+                "partitions": {self.groups[g]: p.info for g, p in self.parts.items()}}
+
+    def save(self, folder: Path) -> None:
+        """The IVF parts (an exact set is its .npy file, written with the build's vectors)."""
+        for group, part in (self.parts or {}).items():
+            faiss.write_index(part.index, str(folder / f"{self.name}.{self.groups[group]}.faiss"))
+            np.save(folder / f"{self.name}.{self.groups[group]}.ids.npy", part.ids)
+
+    @classmethod
+    def load(cls, folder: Path, name: str, matrix: np.ndarray, group_of: np.ndarray, groups: Sequence[str],
+             described: dict[str, Any]) -> VectorSet:
+        if described.get("kind", "flat") == "flat":
+            return cls(name, matrix, group_of, None, groups)
+        if described.get("kind") != "ivf":
+            raise ValueError(f"unknown dense index kind {described.get('kind')!r} for {name}")
+        parts = {}
+        for g, language in enumerate(groups):
+            info = described["partitions"].get(language)
+            if info is None:
+                continue
+            index = cast(faiss.IndexIVF, faiss.read_index(str(folder / f"{name}.{language}.faiss")))
+            parts[g] = Part(index, np.load(folder / f"{name}.{language}.ids.npy"), int(info["nprobe"]), info)
+        return cls(name, matrix, group_of, parts, groups)
+
+
+def build_set(name: str, matrix: np.ndarray, group_of: np.ndarray, groups: Sequence[str],
+              exact_below: int = EXACT_BELOW, seed: int = 0) -> VectorSet:
+    """The set's search structure: exact below `exact_below` rows, else IVF per partition."""
+    if len(matrix) < exact_below:
+        return VectorSet(name, matrix, group_of, None, groups)
+    rng = np.random.default_rng(seed)
+    parts: dict[int, Part] = {}
+    for g in range(len(groups)):
+        ids = np.flatnonzero(group_of == g).astype(np.int64)
+        if len(ids):
+            parts[g] = _ivf(matrix, ids, rng)
+    log.info("%s: IVF over %d rows (%s)", name, len(matrix),
+             ", ".join(f"{groups[g]}: nlist {p.info['nlist']}, nprobe {p.nprobe}, recall {p.info['recall']}"
+                       for g, p in parts.items()))
+    return VectorSet(name, matrix, group_of, parts, groups)
+
+
+def _ivf(matrix: np.ndarray, ids: np.ndarray, rng: np.random.Generator) -> Part:
+    n, d = len(ids), matrix.shape[1]
+    nlist = int(min(4096, max(1, round(math.sqrt(n)))))
+    quantizer = faiss.IndexFlatIP(d)
+    index = faiss.IndexIVFScalarQuantizer(quantizer, d, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                          faiss.METRIC_INNER_PRODUCT, False)  # codes of the rows, not residuals
+    index.cp.niter = 10
+    index.cp.min_points_per_centroid = 1  # no warning for a small training sample (30 per list is plenty here)
+    train = np.sort(rng.choice(n, size=min(n, 30 * nlist), replace=False))
+    index.train(np.ascontiguousarray(matrix[ids[train]], dtype="float32"))
+    for start in range(0, n, ADD_BLOCK):
+        index.add(np.ascontiguousarray(matrix[ids[start : start + ADD_BLOCK]], dtype="float32"))
+    nprobe, recall = _tune(index, matrix, ids, rng)
+    return Part(index, ids, nprobe, {"rows": n, "nlist": nlist, "nprobe": nprobe, "recall": round(recall, 4),
+                                     "recall_k": RECALL_K, "recall_queries": RECALL_QUERIES})
+
+
+def rescored(index: faiss.IndexIVF, matrix: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int,
+             params: faiss.SearchParametersIVF | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per query, the local rows of the best k by exact score among the FETCH × k best by the index's codes (-1
+    where fewer are found), and their exact scores."""
+    _, local = index.search(queries, FETCH * k, params=params)
+    rows = np.asarray(matrix[ids[np.maximum(local, 0)].ravel()], dtype="float32").reshape(*local.shape, -1)
+    scores = np.where(local >= 0, np.einsum("qkd,qd->qk", rows, queries), -np.inf).astype("float32")
+    keep = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return np.where(np.isfinite(np.take_along_axis(scores, keep, 1)), np.take_along_axis(local, keep, 1), -1), \
+        np.take_along_axis(scores, keep, 1)
+
+
+def _tune(index: faiss.IndexIVF, matrix: np.ndarray, ids: np.ndarray, rng: np.random.Generator
+          ) -> tuple[int, float]:
+    """The smallest nprobe (steps of about 1.5×) whose recall@k against exact search (fetching as a search does)
+    reaches TARGET_RECALL + TUNE_MARGIN, and that recall. A quarter of the queries are midpoints of random pairs of the partition's rows (between topics),
+    the rest rows moved as far from themselves as a question is from its passage (cosine about .7)."""
+    n, d = len(ids), matrix.shape[1]
+    k = min(RECALL_K, n)
+    between = RECALL_QUERIES // 4
+    pairs = rng.integers(0, n, size=(between, 2))
+    queries = np.vstack([np.asarray(matrix[ids[pairs[:, 0]]], dtype="float32")
+                         + np.asarray(matrix[ids[pairs[:, 1]]], dtype="float32"),
+                         np.asarray(matrix[ids[rng.integers(0, n, size=RECALL_QUERIES - between)]], dtype="float32")
+                         + rng.standard_normal((RECALL_QUERIES - between, d)).astype("float32") / np.sqrt(d)])
+    queries /= np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-9)
+    exact = exact_top(matrix, ids, queries, k)
+    nprobe = 1
+    while True:
+        index.nprobe = nprobe
+        found, _ = rescored(index, matrix, ids, queries, k)
+        recall = recall_at(found, exact)
+        if recall >= TARGET_RECALL + TUNE_MARGIN or nprobe >= index.nlist:
+            return nprobe, recall
+        nprobe = min(index.nlist, max(nprobe + 1, round(nprobe * 1.5)))
+
+
+def exact_top(matrix: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    """Local row numbers of the exact top k per query (rows read in blocks)."""
+    best_scores = np.full((len(queries), 0), -np.inf, dtype="float32")
+    best_rows = np.zeros((len(queries), 0), dtype=np.int64)
+    for start in range(0, len(ids), ADD_BLOCK):
+        block = np.asarray(matrix[ids[start : start + ADD_BLOCK]], dtype="float32")
+        scores = np.hstack([best_scores, queries @ block.T])
+        rows = np.hstack([best_rows, np.broadcast_to(np.arange(start, start + len(block)), (len(queries), len(block)))])
+        keep = np.argsort(-scores, axis=1)[:, :k]
+        best_scores, best_rows = np.take_along_axis(scores, keep, 1), np.take_along_axis(rows, keep, 1)
+    return best_rows
+
+
+def recall_at(found: np.ndarray, exact: np.ndarray) -> float:
+    hits = sum(len(set(f[f >= 0].tolist()) & set(e.tolist())) for f, e in zip(found, exact, strict=True))
+    return hits / max(1, exact.size)
+
+
+@dataclass
+class DenseIndex:
+    """The search structures of a build's four vector sets (headings and companion are optional)."""
+
+    chunks: VectorSet
+    sentences: VectorSet
+    headings: VectorSet | None = None
+    companion: VectorSet | None = None
+    exact_below: int = EXACT_BELOW
+
+    def sets(self) -> dict[str, VectorSet]:
+        found = {"chunks": self.chunks, "sentences": self.sentences, "headings": self.headings,
+                 "companion": self.companion}
+        return {name: s for name, s in found.items() if s is not None}
+
+    @property
+    def approximate(self) -> bool:
+        return any(not s.exact for s in self.sets().values())
+
+    def describe(self) -> dict[str, Any]:
+        """What the manifest records (`dense_index`)."""
+        return {"exact_below": self.exact_below, "target_recall": TARGET_RECALL,
+                "sets": {name: s.describe() for name, s in self.sets().items()}}
+
+    def save(self, folder: Path) -> None:
+        if self.approximate:
+            folder.mkdir(exist_ok=True)
+            for s in self.sets().values():
+                s.save(folder)
+
+    @classmethod
+    def build(cls, matrices: dict[str, np.ndarray | None], group_of: np.ndarray, owners: np.ndarray,
+              groups: Sequence[str], exact_below: int = EXACT_BELOW) -> DenseIndex:
+        """`matrices`: chunks, sentences, headings, companion (rows); `group_of`: each chunk's language number;
+        `owners`: each sentence row's chunk."""
+        def one(name: str) -> VectorSet | None:
+            matrix = matrices.get(name)
+            if matrix is None:
+                return None
+            rows_group = group_of[owners] if name == "sentences" else group_of
+            return build_set(name, matrix, rows_group, groups, exact_below)
+
+        chunks, sentences = one("chunks"), one("sentences")
+        assert chunks is not None and sentences is not None
+        return cls(chunks, sentences, one("headings"), one("companion"), exact_below)
+
+    @classmethod
+    def load(cls, folder: Path, matrices: dict[str, np.ndarray | None], group_of: np.ndarray, owners: np.ndarray,
+             groups: Sequence[str], described: dict[str, Any] | None) -> DenseIndex:
+        """A build's structures as its manifest describes them; `described` None (a build from before format 3):
+        every set exact."""
+        sets = (described or {}).get("sets", {})
+
+        def one(name: str) -> VectorSet | None:
+            matrix = matrices.get(name)
+            if matrix is None:
+                return None
+            rows_group = group_of[owners] if name == "sentences" else group_of
+            return VectorSet.load(folder, name, matrix, rows_group, groups, sets.get(name, {"kind": "flat"}))
+
+        chunks, sentences = one("chunks"), one("sentences")
+        assert chunks is not None and sentences is not None
+        return cls(chunks, sentences, one("headings"), one("companion"),
+                   int((described or {}).get("exact_below", EXACT_BELOW)))
