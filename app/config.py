@@ -303,6 +303,7 @@ class Settings(BaseSettings):
                              "AYUDA_DATABASE_URL=postgresql+psycopg://… or use AYUDA_JOBS=inprocess")
         return self
 
+    @model_validator(mode="after")
     def _check_mail(self) -> Settings:
         if not self.mail_imap_host.strip():
             return self

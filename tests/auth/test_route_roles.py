@@ -34,6 +34,7 @@ ROLES = {
     ("GET", "/api/v1/docs/{doc_id:path}"): "employee", ("GET", "/api/v1/queues"): "employee",
     ("GET", "/api/v1/agent/tickets"): "agent", ("GET", "/api/v1/agent/tickets/{ticket_id}"): "agent",
     ("POST", "/api/v1/agent/tickets/{ticket_id}/assign"): "agent",
+    ("GET", "/api/v1/agent/tickets/{ticket_id}/attachments/{attachment_id}"): "agent",
     ("POST", "/api/v1/agent/tickets/{ticket_id}/reply"): "agent",
     ("POST", "/api/v1/agent/tickets/{ticket_id}/note"): "agent",
     ("POST", "/api/v1/agent/tickets/{ticket_id}/status"): "agent",

@@ -33,7 +33,7 @@ def test_a_repeated_question_is_answered_from_the_cache_and_stored(client):
                                                       ("assistant", second["answer"])]
     feedback = client.post(f"/api/v1/messages/{second['message_id']}/feedback", json={"helpful": True},
                            headers={"X-Ayuda-User": "bruno"})
-    assert feedback.status_code == 200
+    assert feedback.status_code == 204
 
 
 def test_other_groups_follow_ups_and_escalations_are_not_served_from_the_cache(client):

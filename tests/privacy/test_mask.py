@@ -106,11 +106,12 @@ def test_uvicorn_access_lines_are_masked_and_still_formatted():
     handler.addFilter(MaskingFilter())
     logger = logging.getLogger("uvicorn.access")
     logger.addHandler(handler)
-    level, logger.level = logger.level, logging.INFO
+    level, disabled = logger.level, logger.disabled  # a uvicorn started by an earlier test may have disabled it
+    logger.level, logger.disabled = logging.INFO, False
     try:
         logger.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET",
                     "/api/v1/admin/privacy/users/ana.garcia@brightwave.example/export", "1.1", 200)
     finally:
         logger.removeHandler(handler)
-        logger.level = level
+        logger.level, logger.disabled = level, disabled
     assert records == ['127.0.0.1:5000 - "GET /api/v1/admin/privacy/users/[email]/export HTTP/1.1" 200 OK']
