@@ -32,9 +32,16 @@ from app.retrieval.documents import Chunk, visible
 from app.retrieval.embeddings import Embedder, fingerprint
 from app.retrieval.language import Vocabulary
 from app.retrieval.loaders import LoadError, iter_corpus_files, load_document
-from app.retrieval.profile import FORMAT_VERSION, Expected, check
+from app.retrieval.profile import FORMAT_VERSION, Expected, check, vector_recipe
 from app.retrieval.text import tokenize
-from app.retrieval.vectors import ChunkVectors, embed_chunks, embed_headings, sentence_max
+from app.retrieval.vectors import (
+    ChunkVectors,
+    embed_chunks,
+    embed_headings,
+    heading_text,
+    sentence_max,
+    sentence_recipe,
+)
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
@@ -127,7 +134,9 @@ def _build_index(
 
     build_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     report = BuildReport(build_id=build_id, path=index_dir / build_id, full=full)
-    previous = None if full else _previous_build(index_dir, params, Path(model_path))
+    embedder = get_embedder()
+    recipe = {"sentences": sentence_recipe(embedder)}
+    previous = None if full else _previous_build(index_dir, params, Path(model_path), recipe)
 
     docs, errors = [], []
     for path in files:
@@ -139,38 +148,47 @@ def _build_index(
     if not docs:
         raise CorpusError(f"none of the {len(files)} documents in {corpus_dir} could be read: {errors[0]['reason']}")
 
+    # Where each chunk's vectors come from: the previous build (an unchanged document, or an unchanged chunk of a
+    # changed one: same text, same heading) or this build's encoder (chunks with the same text encoded once).
     chunks: list[Chunk] = []
-    parts: list[ChunkVectors | None] = []  # per document: reused vectors, or None until embedded
-    new_chunks: list[list[Chunk]] = []
+    reused: list[int] = []  # positions in the previous build
+    to_embed: list[Chunk] = []
+    source: list[int] = []  # per chunk: its row in reused (>= 0), or -1 - its row in to_embed
+    pending: dict[tuple[str, str], int] = {}
     for doc in docs:
         old = previous.documents.get(doc.doc_id) if previous else None
         if previous and old and old["content_hash"] == doc.content_hash:
             positions = previous.positions_of(doc.doc_id)
             chunks.extend(previous.chunks[i] for i in positions)
-            parts.append(previous.views.take(positions))
+            source.extend(range(len(reused), len(reused) + len(positions)))
+            reused.extend(positions)
             report.reused_documents += 1
             continue
-        new = chunk_document(doc, params)
-        chunks.extend(new)
-        parts.append(None)
-        new_chunks.append(new)
+        known = {_vector_key(previous.chunks[i]): i for i in previous.positions_of(doc.doc_id)} if previous else {}
+        for c in chunk_document(doc, params):
+            chunks.append(c)
+            key = _vector_key(c)
+            if key in known:
+                source.append(len(reused))
+                reused.append(known[key])
+            else:
+                if key not in pending:
+                    pending[key] = len(to_embed)
+                    to_embed.append(c)
+                source.append(-1 - pending[key])
         report.embedded_documents += 1
     if previous:
         report.deleted_documents = len(set(previous.documents) - {d.doc_id for d in docs})
 
-    to_embed = [c for new in new_chunks for c in new]
     if on_start:
         on_start(len(to_embed))
-    embedder = get_embedder()
     fresh = embed_chunks(to_embed, embedder, progress=on_chunks_embedded)
     report.embedded_chunks = len(to_embed)
-    start = 0
-    for n, part in enumerate(parts):
-        if part is None:
-            size = len(new_chunks.pop(0))
-            parts[n] = fresh.take(range(start, start + size))
-            start += size
-    views = ChunkVectors.concat([p for p in parts if p is not None], embedder.dimension)
+    parts = ([previous.views.take(reused)] if previous and reused else []) + ([fresh] if to_embed else [])
+    views = ChunkVectors.concat(parts, embedder.dimension)
+    order = np.array([s if s >= 0 else len(reused) - 1 - s for s in source], dtype=np.int64)
+    if len(order) != len(views) or (order != np.arange(len(order))).any():  # one take, not one per document
+        views = views.take(order)
     if embedder.companion is None:
         views.companion = None
     elif previous is None or previous.companion_id != embedder.companion_id:  # new companion: encode all
@@ -199,6 +217,7 @@ def _build_index(
         "corpus_dir": str(corpus_dir.resolve()),
         "embedding_model": model,
         "companion_model": embedder.companion_id,
+        "vectors": recipe,
         "chunker": params.as_dict(),
         "counts": {
             "documents": report.documents,
@@ -232,7 +251,13 @@ def search_structures(chunks: list[Chunk], matrix: np.ndarray) -> tuple[faiss.In
     return dense, sparse, dict(Counter(t for toks in tokens for t in set(toks)))
 
 
-def _previous_build(index_dir: Path, params: ChunkerParams, model_path: Path) -> LoadedIndex | None:
+def _vector_key(chunk: Chunk) -> tuple[str, str]:
+    """What a chunk's vectors depend on: the text it is embedded as and its heading."""
+    return chunk.embed_text(), heading_text(chunk)
+
+
+def _previous_build(index_dir: Path, params: ChunkerParams, model_path: Path,
+                    recipe: dict[str, str]) -> LoadedIndex | None:
     build = current_build_dir(index_dir)
     if build is None:
         return None
@@ -245,6 +270,10 @@ def _previous_build(index_dir: Path, params: ChunkerParams, model_path: Path) ->
         return None
     if prev.model_id != _model_id(model_path, prev.manifest["embedding_model"]["dimension"]):
         return None  # another model: every chunk must be embedded again
+    if vector_recipe(prev.manifest) != recipe:
+        log.info("previous build %s made its vectors another way (%s); re-embedding everything",
+                 build.name, vector_recipe(prev.manifest))
+        return None
     return prev
 
 
