@@ -107,7 +107,8 @@ class Embedder:
         """One forward pass over `texts` (as passages) gives each text's vector, equal to `encode_passages`'s, and,
         from the same pass's token embeddings, one vector per group of character spans of that text (`spans[i]`
         is text i's groups; a group is a list of (start, end) ranges): the mean of the tokens that overlap the
-        group's ranges, the prompt's tokens and the special tokens, normalised. So a sentence's vector costs no
+        group's ranges, the prompt's tokens and the special tokens, normalised (a zero vector when the text was
+        truncated before one of the group's ranges). So a sentence's vector costs no
         second encode; it differs from encoding the sentence alone in that its tokens saw the whole text.
 
         Texts go in batches of similar token length across the whole call (little padding), each batch at most
@@ -147,10 +148,9 @@ class Embedder:
                 always = np.array(special[i], dtype=bool) | (ends <= 0)  # special tokens and the prompt's
                 weights = np.zeros((len(spans[i]), n), dtype="float32")
                 for g, group in enumerate(spans[i]):
-                    keep = always.copy()
-                    for a, b in group:
-                        keep |= (starts < b) & (ends > a) & (ends > starts)
-                    weights[g] = keep
+                    ranges = [(starts < b) & (ends > a) & (ends > starts) for a, b in group]
+                    if all(r.any() for r in ranges):  # else some of its text was cut off: a zero vector says so
+                        weights[g] = np.logical_or.reduce([always, *ranges])
                 pooled[i] = weights @ tokens / np.maximum(weights.sum(axis=1, keepdims=True), 1.0)
 
         batch: list[int] = []

@@ -175,6 +175,10 @@ def embed_chunks(chunks: Sequence[Chunk], embedder: Embedder, progress: Callable
         matrix, pooled = embedder.encode_passages_pooled([c.embed_text() for c in chunks], spans, progress=progress)
         owners = [i for i, groups in enumerate(spans) for _ in groups]
         sentence_matrix = np.vstack([p for p in pooled if len(p)]) if owners else empty
+        cut = np.flatnonzero(~np.abs(sentence_matrix).any(axis=1))  # past the encoder's length limit: encode alone
+        if len(cut):
+            texts = [t for c in chunks for t in sentence_texts(c)]
+            sentence_matrix[cut] = embedder.encode_passages([texts[r] for r in cut], batch_size=64)
     else:
         vectors: list[np.ndarray] = []
         sents: list[np.ndarray] = []
