@@ -177,8 +177,8 @@ def embed_chunks(chunks: Sequence[Chunk], embedder: Embedder, progress: Callable
         sentence_matrix = np.vstack([p for p in pooled if len(p)]) if owners else empty
         cut = np.flatnonzero(~np.abs(sentence_matrix).any(axis=1))  # past the encoder's length limit: encode alone
         if len(cut):
-            texts = [t for c in chunks for t in sentence_texts(c)]
-            sentence_matrix[cut] = embedder.encode_passages([texts[r] for r in cut], batch_size=64)
+            every = [t for c in chunks for t in sentence_texts(c)]
+            sentence_matrix[cut] = embedder.encode_passages([every[r] for r in cut], batch_size=64)
     else:
         vectors: list[np.ndarray] = []
         sents: list[np.ndarray] = []
