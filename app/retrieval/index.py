@@ -28,10 +28,10 @@ import faiss
 import numpy as np
 
 from app.retrieval.chunking import ChunkerParams, chunk_document, join_chunks
-from app.retrieval.documents import Chunk, visible
+from app.retrieval.documents import Chunk, Document, visible
 from app.retrieval.embeddings import Embedder, fingerprint
 from app.retrieval.language import Vocabulary
-from app.retrieval.loaders import LoadError, iter_corpus_files, load_document
+from app.retrieval.loaders import SIDECAR_SUFFIX, LoadError, iter_corpus_files, load_document
 from app.retrieval.profile import FORMAT_VERSION, Expected, check, vector_recipe
 from app.retrieval.text import tokenize
 from app.retrieval.vectors import (
@@ -138,12 +138,24 @@ def _build_index(
     recipe = {"sentences": sentence_recipe(embedder)}
     previous = None if full else _previous_build(index_dir, params, Path(model_path), recipe)
 
-    docs, errors = [], []
+    # A file whose size and times are those the previous build recorded is that build's document: not read again.
+    docs: list[Document | str] = []  # a loaded document, or the id of one the previous build has as it is
+    metas: dict[str, dict[str, Any]] = {}
+    errors = []
     for path in files:
+        doc_id, stamp = path.relative_to(corpus_dir).as_posix(), _file_stamp(path)
+        old_meta = previous.documents.get(doc_id) if previous else None
+        if old_meta is not None and stamp is not None and old_meta.get("file") == stamp:
+            docs.append(doc_id)
+            metas[doc_id] = old_meta
+            continue
         try:
-            docs.append(load_document(path, corpus_dir))
+            loaded = load_document(path, corpus_dir)
         except (LoadError, OSError) as e:
-            errors.append({"doc_id": path.relative_to(corpus_dir).as_posix(), "reason": str(e)})
+            errors.append({"doc_id": doc_id, "reason": str(e)})
+            continue
+        docs.append(loaded)
+        metas[doc_id] = {**loaded.meta(), "file": stamp}
     report.errors = errors
     if not docs:
         raise CorpusError(f"none of the {len(files)} documents in {corpus_dir} could be read: {errors[0]['reason']}")
@@ -155,18 +167,23 @@ def _build_index(
     to_embed: list[Chunk] = []
     source: list[int] = []  # per chunk: its row in reused (>= 0), or -1 - its row in to_embed
     pending: dict[tuple[str, str], int] = {}
+    same_tokens: list[int] = []  # per chunk: its position in the previous build when its document is unchanged
     for doc in docs:
-        old = previous.documents.get(doc.doc_id) if previous else None
-        if previous and old and old["content_hash"] == doc.content_hash:
-            positions = previous.positions_of(doc.doc_id)
+        doc_id = doc if isinstance(doc, str) else doc.doc_id
+        old = previous.documents.get(doc_id) if previous else None
+        if previous and old and (isinstance(doc, str) or old["content_hash"] == doc.content_hash):
+            positions = previous.positions_of(doc_id)
             chunks.extend(previous.chunks[i] for i in positions)
             source.extend(range(len(reused), len(reused) + len(positions)))
             reused.extend(positions)
+            same_tokens.extend(positions)
             report.reused_documents += 1
             continue
+        assert not isinstance(doc, str)
         known = {_vector_key(previous.chunks[i]): i for i in previous.positions_of(doc.doc_id)} if previous else {}
         for c in chunk_document(doc, params):
             chunks.append(c)
+            same_tokens.append(-1)
             key = _vector_key(c)
             if key in known:
                 source.append(len(reused))
@@ -178,7 +195,7 @@ def _build_index(
                 source.append(-1 - pending[key])
         report.embedded_documents += 1
     if previous:
-        report.deleted_documents = len(set(previous.documents) - {d.doc_id for d in docs})
+        report.deleted_documents = len(set(previous.documents) - set(metas))
 
     if on_start:
         on_start(len(to_embed))
@@ -203,12 +220,14 @@ def _build_index(
         for c in chunks:
             f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
     views.save(out)
-    dense, sparse, df = search_structures(chunks, views.chunks)
+    tokens = _chunk_tokens(chunks, same_tokens, previous)
+    _save_tokens(out, tokens)
+    dense, sparse, df = search_structures(chunks, views.chunks, tokens)
     faiss.write_index(dense, str(out / "faiss.index"))
     sparse.save(str(out / "bm25"), show_progress=False)
     (out / "df.json").write_text(json.dumps({"chunks": len(chunks), "df": df}, ensure_ascii=False))
 
-    report.documents, report.chunks = len(docs), len(chunks)
+    report.documents, report.chunks = len(metas), len(chunks)
     report.seconds = round(time.perf_counter() - started, 3)
     manifest = {
         "format": FORMAT_VERSION,
@@ -230,7 +249,7 @@ def _build_index(
             "errors": len(errors),
         },
         "build_seconds": report.seconds,
-        "documents": {d.doc_id: d.meta() for d in docs},
+        "documents": metas,
         "errors": errors,
     }
     if profile is not None:
@@ -241,14 +260,61 @@ def _build_index(
     return report
 
 
-def search_structures(chunks: list[Chunk], matrix: np.ndarray) -> tuple[faiss.Index, bm25s.BM25, dict[str, int]]:
-    """The dense index, the BM25 index and the document frequencies for chunks and their vectors."""
+def search_structures(chunks: list[Chunk], matrix: np.ndarray,
+                      tokens: list[list[str]] | None = None) -> tuple[faiss.Index, bm25s.BM25, dict[str, int]]:
+    """The dense index, the BM25 index and the document frequencies for chunks and their vectors (`tokens`: the
+    chunks' BM25 tokens when already known, `_chunk_tokens`)."""
     dense = faiss.IndexFlatIP(matrix.shape[1])
     dense.add(matrix)
-    tokens = [tokenize(c.embed_text(), c.language) for c in chunks]
+    if tokens is None:
+        tokens = [tokenize(c.embed_text(), c.language) for c in chunks]
     sparse = bm25s.BM25()
     sparse.index(tokens, show_progress=False)
     return dense, sparse, dict(Counter(t for toks in tokens for t in set(toks)))
+
+
+def _file_stamp(path: Path) -> list[int] | None:
+    """Size, modification and change times of a corpus file and its metadata sidecar: equal stamps mean the
+    file was not written since (a copy or a checkout gets a new change time, so it is read again)."""
+    try:
+        stamp: list[int] = []
+        for f in (path, path.with_name(path.name + SIDECAR_SUFFIX)):
+            if f is path or f.exists():
+                st = f.stat()
+                stamp += [st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+        return stamp
+    except OSError:
+        return None
+
+
+def _chunk_tokens(chunks: list[Chunk], previous_positions: list[int],
+                  previous: LoadedIndex | None) -> list[list[str]]:
+    """Each chunk's BM25 tokens: the previous build's for chunks of unchanged documents (position >= 0), when it
+    saved them; tokenized otherwise."""
+    old = _load_tokens(previous.path) if previous is not None and any(p >= 0 for p in previous_positions) else None
+    return [old[p] if old is not None and p >= 0 else tokenize(c.embed_text(), c.language)
+            for c, p in zip(chunks, previous_positions, strict=True)]
+
+
+def _save_tokens(folder: Path, tokens: list[list[str]]) -> None:
+    """The chunks' BM25 tokens (tokens.json: the words; tokens.npz: word ids and each chunk's offset)."""
+    vocabulary: dict[str, int] = {}
+    ids = np.fromiter((vocabulary.setdefault(t, len(vocabulary)) for toks in tokens for t in toks), dtype=np.int32)
+    offsets = np.cumsum([0, *map(len, tokens)], dtype=np.int64)
+    np.savez(folder / "tokens.npz", ids=ids, offsets=offsets)
+    (folder / "tokens.json").write_text(json.dumps(list(vocabulary), ensure_ascii=False), encoding="utf-8")
+
+
+def _load_tokens(folder: Path) -> list[list[str]] | None:
+    try:
+        words = json.loads((folder / "tokens.json").read_text(encoding="utf-8"))
+        with np.load(folder / "tokens.npz") as data:
+            ids, offsets = data["ids"], data["offsets"]
+    except (OSError, ValueError, KeyError):  # a build from before tokens were saved: tokenize again
+        return None
+    flat = [words[i] for i in ids.tolist()]
+    bounds = offsets.tolist()
+    return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def _vector_key(chunk: Chunk) -> tuple[str, str]:

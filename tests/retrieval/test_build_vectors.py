@@ -136,3 +136,37 @@ def test_synthetic_corpus_of_the_benchmark_has_distinct_chunks(tmp_path: Path):
     assert len(docs) == 70
     texts = [c.embed_text() for d in docs for c in chunk_document(d)]
     assert len(set(texts)) == len(texts)
+
+
+def test_an_incremental_build_reads_only_written_files_and_reuses_bm25_tokens(tmp_path, monkeypatch):
+    """Random vectors stand in for the encoder (bench/index_incremental.py): this is about files and tokens."""
+    import sys
+
+    import app.retrieval.index as index_module
+    from app.retrieval.text import tokenize
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from index_incremental import RandomVectors
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    for doc in SAMPLE:
+        (corpus / doc).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(CORPUS / doc, corpus / doc)
+    stub = RandomVectors(Path("models/multilingual-e5-small"))
+    build_index(corpus, index, stub.path, lambda: stub)  # type: ignore[arg-type, return-value]
+    read: list[str] = []
+    real_load = index_module.load_document
+    monkeypatch.setattr(index_module, "load_document", lambda p, root: read.append(p.name) or real_load(p, root))
+    again = build_index(corpus, index, stub.path, lambda: stub)  # type: ignore[arg-type, return-value]
+    assert read == [] and again.reused_documents == len(SAMPLE) and again.embedded_chunks == 0
+
+    vpn = corpus / "it" / "vpn-setup.md"
+    vpn.write_text(vpn.read_text() + "\n\n## Travel\n\nUse the VPN in hotels too.\n")
+    (corpus / "it" / "phishing.md").touch()  # written, same content: read again, not re-embedded
+    third = build_index(corpus, index, stub.path, lambda: stub)  # type: ignore[arg-type, return-value]
+    assert sorted(read) == ["phishing.md", "vpn-setup.md"]
+    assert third.embedded_documents == 1 and third.embedded_chunks == 1 and third.reused_documents == len(SAMPLE) - 1
+    loaded = LoadedIndex.load(current_build_dir(index))
+    tokens = index_module._load_tokens(loaded.path)
+    assert tokens == [tokenize(c.embed_text(), c.language) for c in loaded.chunks]
+    assert loaded.manifest["documents"]["it/phishing.md"]["file"][0] == (corpus / "it" / "phishing.md").stat().st_size
