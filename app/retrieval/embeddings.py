@@ -128,30 +128,40 @@ class Embedder:
         transformer: Any = self.model[0].auto_model
         pad = int(tokenizer.pad_token_id or 0)
 
-        def run(batch: list[int]) -> None:
-            width = max(len(ids[i]) for i in batch)
-            input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, i in enumerate(batch):
-                input_ids[row, : len(ids[i])] = torch.tensor(ids[i])
-                mask[row, : len(ids[i])] = 1
-            with torch.inference_mode():
-                hidden = transformer(input_ids=input_ids, attention_mask=mask).last_hidden_state.float().numpy()
-            for row, i in enumerate(batch):
-                n = len(ids[i])
-                tokens = hidden[row, :n]
-                out[i] = tokens.mean(axis=0)
-                if not spans[i]:
-                    continue
+        def weights(i: int, width: int) -> np.ndarray:
+            """Row 0: every token of text i (its own vector); row 1 + g: the tokens of its span group g."""
+            n = len(ids[i])
+            w = np.zeros((1 + len(spans[i]), width), dtype="float32")
+            w[0, :n] = 1.0
+            if spans[i]:
                 starts = np.array([a for a, _ in offsets[i]]) - shift
                 ends = np.array([b for _, b in offsets[i]]) - shift
                 always = np.array(special[i], dtype=bool) | (ends <= 0)  # special tokens and the prompt's
-                weights = np.zeros((len(spans[i]), n), dtype="float32")
                 for g, group in enumerate(spans[i]):
                     ranges = [(starts < b) & (ends > a) & (ends > starts) for a, b in group]
                     if all(r.any() for r in ranges):  # else some of its text was cut off: a zero vector says so
-                        weights[g] = np.logical_or.reduce([always, *ranges])
-                pooled[i] = weights @ tokens / np.maximum(weights.sum(axis=1, keepdims=True), 1.0)
+                        w[1 + g, :n] = np.logical_or.reduce([always, *ranges])
+            return w
+
+        def run(batch: list[int]) -> None:
+            width = max(len(ids[i]) for i in batch)
+            rows = max(1 + len(spans[i]) for i in batch)
+            input_ids = np.full((len(batch), width), pad, dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            w = np.zeros((len(batch), rows, width), dtype="float32")
+            for row, i in enumerate(batch):
+                input_ids[row, : len(ids[i])] = ids[i]
+                mask[row, : len(ids[i])] = 1
+                part = weights(i, width)
+                w[row, : len(part)] = part
+            with torch.inference_mode():  # the pooling too runs on torch's threads (no BLAS pool beside them)
+                hidden = transformer(input_ids=torch.from_numpy(input_ids),
+                                     attention_mask=torch.from_numpy(mask)).last_hidden_state.float()
+                wt = torch.from_numpy(w)
+                means = (torch.bmm(wt, hidden) / wt.sum(dim=2, keepdim=True).clamp(min=1.0)).numpy()
+            for row, i in enumerate(batch):
+                out[i] = means[row, 0]
+                pooled[i] = means[row, 1 : 1 + len(spans[i])]
 
         batch: list[int] = []
         for i in order:
