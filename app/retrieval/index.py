@@ -18,7 +18,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -218,7 +218,7 @@ def _build_index(
     out.mkdir(parents=True, exist_ok=False)
     with open(out / "chunks.jsonl", "w", encoding="utf-8") as f:
         for c in chunks:
-            f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
+            f.write(json.dumps(vars(c), ensure_ascii=False) + "\n")  # its fields as asdict gives them, no deep copy
     views.save(out)
     tokens = _chunk_tokens(chunks, same_tokens, previous)
     _save_tokens(out, tokens)
@@ -297,24 +297,17 @@ def _chunk_tokens(chunks: list[Chunk], previous_positions: list[int],
 
 
 def _save_tokens(folder: Path, tokens: list[list[str]]) -> None:
-    """The chunks' BM25 tokens (tokens.json: the words; tokens.npz: word ids and each chunk's offset)."""
-    vocabulary: dict[str, int] = {}
-    ids = np.fromiter((vocabulary.setdefault(t, len(vocabulary)) for toks in tokens for t in toks), dtype=np.int32)
-    offsets = np.cumsum([0, *map(len, tokens)], dtype=np.int64)
-    np.savez(folder / "tokens.npz", ids=ids, offsets=offsets)
-    (folder / "tokens.json").write_text(json.dumps(list(vocabulary), ensure_ascii=False), encoding="utf-8")
+    """The chunks' BM25 tokens (tokens.json: one string per chunk, its tokens joined by spaces; a token has none)."""
+    (folder / "tokens.json").write_text(json.dumps([" ".join(t) for t in tokens], ensure_ascii=False),
+                                        encoding="utf-8")
 
 
 def _load_tokens(folder: Path) -> list[list[str]] | None:
     try:
-        words = json.loads((folder / "tokens.json").read_text(encoding="utf-8"))
-        with np.load(folder / "tokens.npz") as data:
-            ids, offsets = data["ids"], data["offsets"]
-    except (OSError, ValueError, KeyError):  # a build from before tokens were saved: tokenize again
+        joined = json.loads((folder / "tokens.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # a build from before tokens were saved: tokenize again
         return None
-    flat = [words[i] for i in ids.tolist()]
-    bounds = offsets.tolist()
-    return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [t.split(" ") if t else [] for t in joined]
 
 
 def _vector_key(chunk: Chunk) -> tuple[str, str]:
