@@ -72,7 +72,8 @@ def index(
             report = build_index(
                 settings.corpus_dir, settings.index_dir, settings.embedding_model,
                 lambda: load_embedder(settings.embedding_model, threads=settings.torch_threads,
-                                      companion=settings.companion_model), params, full=full,
+                                      companion=settings.companion_model,
+                                      sentence_vectors=settings.sentence_vectors), params, full=full,
                 on_start=lambda n: progress.update(task, total=n),
                 on_chunks_embedded=lambda n: progress.advance(task, n), profile=ranking_profile(settings),
                 prune=False,

@@ -40,6 +40,7 @@ from app.retrieval import (
 )
 from app.retrieval.language import detect_language
 from app.retrieval.profile import Expected
+from app.retrieval.vectors import sentence_recipe
 
 log = logging.getLogger(__name__)
 
@@ -118,13 +119,15 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
     if embedder is None:
         try:
             embedder = load_embedder(settings.embedding_model, threads=settings.torch_threads,
-                                     companion=settings.companion_model)
+                                     companion=settings.companion_model,
+                                     sentence_vectors=settings.sentence_vectors)
         except ModelNotFound as e:
             model_error = str(e)
             log.error(model_error)
     if embedder is not None:  # the first encode pays torch's warm-up; do it before the first user does
         embedder.encode_queries(["¿Cómo restablezco mi contraseña?", "How do I reset my password?"])
-    expected = Expected(embedder.model_id, embedder.companion_id, ranking_profile(settings)) if embedder else None
+    expected = (Expected(embedder.model_id, embedder.companion_id, ranking_profile(settings),
+                         {"sentences": sentence_recipe(embedder)}) if embedder else None)
     registry = BuildRegistry(sessions, settings.index_dir, heartbeat_seconds=settings.index_heartbeat_seconds)
     store = IndexStore(settings.index_dir, check_seconds=settings.index_check_seconds, expected=expected,
                        pointer=registry.active, serving=registry.serving)

@@ -52,7 +52,8 @@ def execute(cmd: EvalCommand, settings: Settings, out: Console, err: Console, em
     try:
         if embedder is None:
             embedder = load_embedder(settings.embedding_model, threads=settings.torch_threads,
-                                     companion=settings.companion_model)
+                                     companion=settings.companion_model,
+                                     sentence_vectors=settings.sentence_vectors)
     except ModelNotFound as e:
         err.print(f"[bold red]Error:[/] {e}")
         return 2

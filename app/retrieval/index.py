@@ -20,7 +20,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -30,13 +30,20 @@ import numpy as np
 
 from app.retrieval.ann import EXACT_BELOW, Allowed, DenseIndex
 from app.retrieval.chunking import ChunkerParams, chunk_document, join_chunks
-from app.retrieval.documents import Chunk, visible
+from app.retrieval.documents import Chunk, Document, visible
 from app.retrieval.embeddings import Embedder, fingerprint
 from app.retrieval.language import Vocabulary
-from app.retrieval.loaders import LoadError, iter_corpus_files, load_document
-from app.retrieval.profile import FORMAT_VERSION, Expected, check
+from app.retrieval.loaders import SIDECAR_SUFFIX, LoadError, iter_corpus_files, load_document
+from app.retrieval.profile import FORMAT_VERSION, Expected, check, vector_recipe
 from app.retrieval.text import tokenize
-from app.retrieval.vectors import ChunkVectors, embed_chunks, embed_headings, sentence_max
+from app.retrieval.vectors import (
+    ChunkVectors,
+    embed_chunks,
+    embed_headings,
+    heading_text,
+    sentence_max,
+    sentence_recipe,
+)
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
@@ -135,50 +142,78 @@ def _build_index(
 
     build_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     report = BuildReport(build_id=build_id, path=index_dir / build_id, full=full)
-    previous = None if full else _previous_build(index_dir, params, Path(model_path))
+    embedder = get_embedder()
+    recipe = {"sentences": sentence_recipe(embedder)}
+    previous = None if full else _previous_build(index_dir, params, Path(model_path), recipe)
 
-    docs, errors = [], []
+    # A file whose size and times are those the previous build recorded is that build's document: not read again.
+    docs: list[Document | str] = []  # a loaded document, or the id of one the previous build has as it is
+    metas: dict[str, dict[str, Any]] = {}
+    errors = []
     for path in files:
+        doc_id, stamp = path.relative_to(corpus_dir).as_posix(), _file_stamp(path)
+        old_meta = previous.documents.get(doc_id) if previous else None
+        if old_meta is not None and stamp is not None and old_meta.get("file") == stamp:
+            docs.append(doc_id)
+            metas[doc_id] = old_meta
+            continue
         try:
-            docs.append(load_document(path, corpus_dir))
+            loaded = load_document(path, corpus_dir)
         except (LoadError, OSError) as e:
-            errors.append({"doc_id": path.relative_to(corpus_dir).as_posix(), "reason": str(e)})
+            errors.append({"doc_id": doc_id, "reason": str(e)})
+            continue
+        docs.append(loaded)
+        metas[doc_id] = {**loaded.meta(), "file": stamp}
     report.errors = errors
     if not docs:
         raise CorpusError(f"none of the {len(files)} documents in {corpus_dir} could be read: {errors[0]['reason']}")
 
+    # Where each chunk's vectors come from: the previous build (an unchanged document, or an unchanged chunk of a
+    # changed one: same text, same heading) or this build's encoder (chunks with the same text encoded once).
     chunks: list[Chunk] = []
-    parts: list[ChunkVectors | None] = []  # per document: reused vectors, or None until embedded
-    new_chunks: list[list[Chunk]] = []
+    reused: list[int] = []  # positions in the previous build
+    to_embed: list[Chunk] = []
+    source: list[int] = []  # per chunk: its row in reused (>= 0), or -1 - its row in to_embed
+    pending: dict[tuple[str, str], int] = {}
+    same_tokens: list[int] = []  # per chunk: its position in the previous build when its document is unchanged
     for doc in docs:
-        old = previous.documents.get(doc.doc_id) if previous else None
-        if previous and old and old["content_hash"] == doc.content_hash:
-            positions = previous.positions_of(doc.doc_id)
+        doc_id = doc if isinstance(doc, str) else doc.doc_id
+        old = previous.documents.get(doc_id) if previous else None
+        if previous and old and (isinstance(doc, str) or old["content_hash"] == doc.content_hash):
+            positions = previous.positions_of(doc_id)
             chunks.extend(previous.chunks[i] for i in positions)
-            parts.append(previous.views.take(positions))
+            source.extend(range(len(reused), len(reused) + len(positions)))
+            reused.extend(positions)
+            same_tokens.extend(positions)
             report.reused_documents += 1
             continue
-        new = chunk_document(doc, params)
-        chunks.extend(new)
-        parts.append(None)
-        new_chunks.append(new)
+        assert not isinstance(doc, str)
+        known = {_vector_key(previous.chunks[i]): i for i in previous.positions_of(doc.doc_id)} if previous else {}
+        for c in chunk_document(doc, params):
+            chunks.append(c)
+            same_tokens.append(-1)
+            key = _vector_key(c)
+            if key in known:
+                source.append(len(reused))
+                reused.append(known[key])
+            else:
+                if key not in pending:
+                    pending[key] = len(to_embed)
+                    to_embed.append(c)
+                source.append(-1 - pending[key])
         report.embedded_documents += 1
     if previous:
-        report.deleted_documents = len(set(previous.documents) - {d.doc_id for d in docs})
+        report.deleted_documents = len(set(previous.documents) - set(metas))
 
-    to_embed = [c for new in new_chunks for c in new]
     if on_start:
         on_start(len(to_embed))
-    embedder = get_embedder()
     fresh = embed_chunks(to_embed, embedder, progress=on_chunks_embedded)
     report.embedded_chunks = len(to_embed)
-    start = 0
-    for n, part in enumerate(parts):
-        if part is None:
-            size = len(new_chunks.pop(0))
-            parts[n] = fresh.take(range(start, start + size))
-            start += size
-    views = ChunkVectors.concat([p for p in parts if p is not None], embedder.dimension)
+    parts = ([previous.views.take(reused)] if previous and reused else []) + ([fresh] if to_embed else [])
+    views = ChunkVectors.concat(parts, embedder.dimension)
+    order = np.array([s if s >= 0 else len(reused) - 1 - s for s in source], dtype=np.int64)
+    if len(order) != len(views) or (order != np.arange(len(order))).any():  # one take, not one per document
+        views = views.take(order)
     if embedder.companion is None:
         views.companion = None
     elif previous is None or previous.companion_id != embedder.companion_id:  # new companion: encode all
@@ -191,14 +226,16 @@ def _build_index(
     out.mkdir(parents=True, exist_ok=False)
     with open(out / "chunks.jsonl", "w", encoding="utf-8") as f:
         for c in chunks:
-            f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
+            f.write(json.dumps(vars(c), ensure_ascii=False) + "\n")  # its fields as asdict gives them, no deep copy
     views.save(out)
-    dense, sparse, df = search_structures(chunks, views)
+    tokens = _chunk_tokens(chunks, same_tokens, previous)
+    _save_tokens(out, tokens)
+    dense, sparse, df = search_structures(chunks, views, tokens=tokens)
     dense.save(out / "ann")
     sparse.save(str(out / "bm25"), show_progress=False)
     (out / "df.json").write_text(json.dumps({"chunks": len(chunks), "df": df}, ensure_ascii=False))
 
-    report.documents, report.chunks = len(docs), len(chunks)
+    report.documents, report.chunks = len(metas), len(chunks)
     report.seconds = round(time.perf_counter() - started, 3)
     manifest = {
         "format": FORMAT_VERSION,
@@ -207,6 +244,7 @@ def _build_index(
         "corpus_dir": str(corpus_dir.resolve()),
         "embedding_model": model,
         "companion_model": embedder.companion_id,
+        "vectors": recipe,
         "chunker": params.as_dict(),
         "counts": {
             "documents": report.documents,
@@ -221,7 +259,7 @@ def _build_index(
         "build_seconds": report.seconds,
         "dense_index": dense.describe(),
         "normalisation": {"reference_chunks": REFERENCE_CHUNKS},
-        "documents": {d.doc_id: d.meta() for d in docs},
+        "documents": metas,
         "errors": errors,
     }
     if profile is not None:
@@ -240,19 +278,64 @@ def languages_of(chunks: list[Chunk]) -> tuple[np.ndarray, list[str]]:
     return np.array([number[c.language] for c in chunks], dtype=np.int64), languages
 
 
-def search_structures(chunks: list[Chunk], views: ChunkVectors, exact_below: int = EXACT_BELOW
-                      ) -> tuple[DenseIndex, bm25s.BM25, dict[str, int]]:
+def search_structures(chunks: list[Chunk], views: ChunkVectors, exact_below: int = EXACT_BELOW,
+                      tokens: list[list[str]] | None = None) -> tuple[DenseIndex, bm25s.BM25, dict[str, int]]:
     """The dense search structures (exact, or IVF per language above `exact_below` rows: app/retrieval/ann.py),
-    the BM25 index and the document frequencies for chunks and their vectors."""
+    the BM25 index and the document frequencies for chunks and their vectors (`tokens`: the chunks' BM25 tokens
+    when already known, `_chunk_tokens`)."""
     codes, languages = languages_of(chunks)
     dense = DenseIndex.build(_matrices(views), codes, views.owners, languages, exact_below)
-    tokens = [tokenize(c.embed_text(), c.language) for c in chunks]
+    if tokens is None:
+        tokens = [tokenize(c.embed_text(), c.language) for c in chunks]
     sparse = bm25s.BM25()
     sparse.index(tokens, show_progress=False)
     return dense, sparse, dict(Counter(t for toks in tokens for t in set(toks)))
 
 
-def _previous_build(index_dir: Path, params: ChunkerParams, model_path: Path) -> LoadedIndex | None:
+def _file_stamp(path: Path) -> list[int] | None:
+    """Size, modification and change times of a corpus file and its metadata sidecar: equal stamps mean the
+    file was not written since (a copy or a checkout gets a new change time, so it is read again)."""
+    try:
+        stamp: list[int] = []
+        for f in (path, path.with_name(path.name + SIDECAR_SUFFIX)):
+            if f is path or f.exists():
+                st = f.stat()
+                stamp += [st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+        return stamp
+    except OSError:
+        return None
+
+
+def _chunk_tokens(chunks: list[Chunk], previous_positions: list[int],
+                  previous: LoadedIndex | None) -> list[list[str]]:
+    """Each chunk's BM25 tokens: the previous build's for chunks of unchanged documents (position >= 0), when it
+    saved them; tokenized otherwise."""
+    old = _load_tokens(previous.path) if previous is not None and any(p >= 0 for p in previous_positions) else None
+    return [old[p] if old is not None and p >= 0 else tokenize(c.embed_text(), c.language)
+            for c, p in zip(chunks, previous_positions, strict=True)]
+
+
+def _save_tokens(folder: Path, tokens: list[list[str]]) -> None:
+    """The chunks' BM25 tokens (tokens.json: one string per chunk, its tokens joined by spaces; a token has none)."""
+    (folder / "tokens.json").write_text(json.dumps([" ".join(t) for t in tokens], ensure_ascii=False),
+                                        encoding="utf-8")
+
+
+def _load_tokens(folder: Path) -> list[list[str]] | None:
+    try:
+        joined = json.loads((folder / "tokens.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # a build from before tokens were saved: tokenize again
+        return None
+    return [t.split(" ") if t else [] for t in joined]
+
+
+def _vector_key(chunk: Chunk) -> tuple[str, str]:
+    """What a chunk's vectors depend on: the text it is embedded as and its heading."""
+    return chunk.embed_text(), heading_text(chunk)
+
+
+def _previous_build(index_dir: Path, params: ChunkerParams, model_path: Path,
+                    recipe: dict[str, str]) -> LoadedIndex | None:
     build = current_build_dir(index_dir)
     if build is None:
         return None
@@ -265,6 +348,10 @@ def _previous_build(index_dir: Path, params: ChunkerParams, model_path: Path) ->
         return None
     if prev.model_id != _model_id(model_path, prev.manifest["embedding_model"]["dimension"]):
         return None  # another model: every chunk must be embedded again
+    if vector_recipe(prev.manifest) != recipe:
+        log.info("previous build %s made its vectors another way (%s); re-embedding everything",
+                 build.name, vector_recipe(prev.manifest))
+        return None
     return prev
 
 

@@ -26,6 +26,7 @@ class Expected:
     model_id: str
     companion_id: str = ""
     profile: dict[str, Any] = field(default_factory=dict)
+    vectors: dict[str, str] = field(default_factory=dict)  # how this server's builds make vectors (`vector_recipe`)
 
 
 @dataclass
@@ -52,6 +53,10 @@ def check(manifest: dict[str, Any], expected: Expected) -> Compatibility:
         out.warnings.append(f"index build {build} has companion vectors {companion or 'none'!r}, this server uses "
                             f"{expected.companion_id!r}: ranking without the companion until `ayuda index` "
                             "rebuilds it")
+    if expected.vectors and vector_recipe(manifest) != expected.vectors:
+        out.warnings.append(f"index build {build} made its vectors another way ({vector_recipe(manifest)}) than this "
+                            f"server's builds do ({expected.vectors}): ranking and confidence may differ from the eval "
+                            "until `ayuda index` re-embeds it")
     recorded = manifest.get("ranking_profile")
     if recorded is None:
         out.warnings.append(f"index build {build} was made before ranking profiles were recorded; "
@@ -63,6 +68,12 @@ def check(manifest: dict[str, Any], expected: Expected) -> Compatibility:
                                 "confidence was calibrated on the build's: run `ayuda eval` before trusting it, "
                                 "or rebuild with these settings")
     return out
+
+
+def vector_recipe(manifest: dict[str, Any]) -> dict[str, str]:
+    """How a build made its vectors (the manifest's "vectors"); builds from before it was recorded encoded every
+    sentence on its own."""
+    return {"sentences": "encoded", **(manifest.get("vectors") or {})}
 
 
 def differences(build: dict[str, Any], server: dict[str, Any], prefix: str = "") -> list[str]:

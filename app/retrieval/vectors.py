@@ -37,6 +37,33 @@ def sentences(text: str) -> list[str]:
     return out if len(out) > 1 else []
 
 
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Where each of `sentences(text)` lies in `text`: (start, end) character offsets, one per sentence (a sentence
+    joined from short pieces spans them and what lies between)."""
+    out: list[tuple[int, int]] = []
+    joined: list[int] = []  # each sentence's length as `sentences` joins it
+    line_start = 0
+    for line in text.split("\n"):
+        stripped = line.strip()
+        base = line_start + len(line) - len(line.lstrip())
+        line_start += len(line) + 1
+        cut = 0
+        for end in [*(m.start() for m in SENTENCE_BREAK.finditer(stripped)), len(stripped)]:
+            raw = stripped[cut:end]
+            start = base + cut + len(raw) - len(raw.lstrip())
+            cut = next((m.end() for m in SENTENCE_BREAK.finditer(stripped, end) if m.start() == end), end)
+            piece = raw.strip()
+            if not piece:
+                continue
+            if out and joined[-1] < MIN_SENTENCE_CHARS:
+                out[-1] = (out[-1][0], start + len(piece))
+                joined[-1] += 1 + len(piece)
+            else:
+                out.append((start, start + len(piece)))
+                joined.append(len(piece))
+    return out if len(out) > 1 else []
+
+
 def sentence_texts(chunk: Chunk) -> list[str]:
     head = chunk.embed_text().split("\n", 1)[0]  # title (and section) give each sentence its context
     return [f"{head}\n{s}" for s in sentences(chunk.text)]
@@ -69,7 +96,7 @@ class ChunkVectors:
     def __len__(self) -> int:
         return len(self.chunks)
 
-    def take(self, positions: Sequence[int]) -> ChunkVectors:
+    def take(self, positions: Sequence[int] | np.ndarray) -> ChunkVectors:
         """The vectors of some chunks, renumbered 0..len(positions)-1 in that order."""
         at = np.asarray(positions, dtype=np.int64)
         renumber = np.full(len(self.chunks), -1, dtype=np.int64)
@@ -121,26 +148,60 @@ class ChunkVectors:
         return cls(chunks, sents, owners, companion, headings)
 
 
+def sentence_recipe(embedder: Embedder) -> str:
+    """How this embedder makes sentence vectors, recorded in each build's manifest ("vectors"): "pooled" (from the
+    chunk pass's token embeddings, `Embedder.encode_passages_pooled`) or "encoded" (each sentence encoded alone,
+    the only way before, and still the way for a model whose pooling can't be reproduced from token embeddings)."""
+    wants = getattr(embedder, "sentence_vectors", "encoded")
+    return "pooled" if wants == "pooled" and getattr(embedder, "can_pool_spans", False) else "encoded"
+
+
+def sentence_groups(chunk: Chunk) -> list[list[tuple[int, int]]]:
+    """For each of the chunk's sentences, the character ranges of `chunk.embed_text()` that `sentence_texts` puts
+    in its text: the head line (title and section) and the sentence."""
+    head = len(chunk.embed_text().split("\n", 1)[0])
+    return [[(0, head), (head + 1 + a, head + 1 + b)] for a, b in sentence_spans(chunk.text)]
+
+
 def embed_chunks(chunks: Sequence[Chunk], embedder: Embedder, progress: Callable[[int], None] | None = None,
                  group: int = 64) -> ChunkVectors:
-    """All vectors of these chunks. Chunks go in groups, each with its sentences, so that `progress` (counted in
-    chunks) advances while the sentences are embedded too, not only before."""
-    vectors: list[np.ndarray] = []
-    sents: list[np.ndarray] = []
-    owners: list[int] = []
-    for start in range(0, len(chunks), group):
-        part = chunks[start : start + group]
-        vectors.append(embedder.encode_passages([c.embed_text() for c in part]))
-        texts = [(start + i, s) for i, c in enumerate(part) for s in sentence_texts(c)]
-        if texts:
-            sents.append(embedder.encode_passages([s for _, s in texts], batch_size=64))
-            owners.extend(i for i, _ in texts)
-        if progress:
-            progress(len(part))
+    """All vectors of these chunks. `progress` is called with a number of chunks done, while the encoder works.
+
+    With pooled sentence vectors (`sentence_recipe`) one pass over all the chunks, batched by token length across
+    documents, gives the chunk vectors and the sentence vectors. Otherwise chunks go in groups, each with its
+    sentences (identical sentence texts encoded once), so that `progress` advances while the sentences are
+    embedded too."""
     empty = np.zeros((0, embedder.dimension), "float32")
+    owners: list[int] = []
+    if sentence_recipe(embedder) == "pooled" and chunks:
+        spans = [sentence_groups(c) for c in chunks]
+        matrix, pooled = embedder.encode_passages_pooled([c.embed_text() for c in chunks], spans, progress=progress)
+        owners = [i for i, groups in enumerate(spans) for _ in groups]
+        sentence_matrix = np.vstack([p for p in pooled if len(p)]) if owners else empty
+        cut = np.flatnonzero(~np.abs(sentence_matrix).any(axis=1))  # past the encoder's length limit: encode alone
+        if len(cut):
+            every = [t for c in chunks for t in sentence_texts(c)]
+            sentence_matrix[cut] = embedder.encode_passages([every[r] for r in cut], batch_size=64)
+    else:
+        vectors: list[np.ndarray] = []
+        sents: list[np.ndarray] = []
+        for start in range(0, len(chunks), group):
+            part = chunks[start : start + group]
+            vectors.append(embedder.encode_passages([c.embed_text() for c in part]))
+            texts = [(start + i, s) for i, c in enumerate(part) for s in sentence_texts(c)]
+            if texts:
+                unique = list(dict.fromkeys(s for _, s in texts))
+                row = {s: i for i, s in enumerate(unique)}
+                encoded = embedder.encode_passages(unique, batch_size=64)
+                sents.append(encoded[[row[s] for _, s in texts]])
+                owners.extend(i for i, _ in texts)
+            if progress:
+                progress(len(part))
+        matrix = np.vstack(vectors) if vectors else empty
+        sentence_matrix = np.vstack(sents) if sents else empty
     companion = embedder.companion.encode([c.embed_text() for c in chunks]) if embedder.companion else None
-    return ChunkVectors(np.vstack(vectors) if vectors else empty, np.vstack(sents) if sents else empty,
-                        np.array(owners, dtype=np.int32), companion, embed_headings(chunks, embedder))
+    return ChunkVectors(np.ascontiguousarray(matrix, dtype="float32"), np.ascontiguousarray(sentence_matrix,
+                        dtype="float32"), np.array(owners, dtype=np.int32), companion, embed_headings(chunks, embedder))
 
 
 def sentence_max(scores: np.ndarray, sentence_scores: np.ndarray, owners: np.ndarray) -> np.ndarray:
