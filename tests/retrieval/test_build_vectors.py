@@ -77,17 +77,17 @@ def test_changing_how_sentences_are_made_reembeds_everything_and_is_recorded(tmp
         shutil.copy(CORPUS / doc, corpus / doc)
     index = tmp_path / "index"
     try:
-        embedder.sentence_vectors = "encoded"
+        embedder.sentence_vectors = "pooled"
         old = build_index(corpus, index, embedder.path, lambda: embedder)
         old_views = LoadedIndex.load(current_build_dir(index)).views
         assert json.loads((current_build_dir(index) / "manifest.json").read_text())["vectors"] == {
-            "sentences": "encoded"}
+            "sentences": "pooled"}
     finally:
-        embedder.sentence_vectors = "pooled"
+        embedder.sentence_vectors = "encoded"  # the default
     new = build_index(corpus, index, embedder.path, lambda: embedder)
     assert new.embedded_documents == old.embedded_documents == 3 and new.reused_documents == 0
     manifest = json.loads((current_build_dir(index) / "manifest.json").read_text())
-    assert manifest["vectors"] == {"sentences": "pooled"}
+    assert manifest["vectors"] == {"sentences": "encoded"}
     new_views = LoadedIndex.load(current_build_dir(index)).views
     assert float((old_views.chunks * new_views.chunks).sum(axis=1).min()) >= 0.9999  # chunk vectors unchanged
     assert float((old_views.sentences * new_views.sentences).sum(axis=1).max()) < 0.9999  # sentences re-made
