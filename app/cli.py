@@ -281,6 +281,10 @@ def serve(
         return
     if settings.redis_url is None:
         err.print("[yellow]Note:[/] without AYUDA_REDIS_URL each process counts rate limits on its own.")
+    if settings.auto_migrate:  # once, before the processes start (they would race to create the tables)
+        from app.db import upgrade
+
+        upgrade(settings.database_url)
     # Each process is a replica: it builds its own app from the environment (the settings checked above).
     uvicorn.run("app.main:create_app", factory=True, workers=workers, host=host, port=port, log_level="info")
 
