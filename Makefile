@@ -21,7 +21,11 @@ install: $(STAMP)
 $(MODEL)/ayuda_converted.json: $(STAMP)
 	$(BIN)/python -m app.retrieval.e5_convert $(MODEL)
 
-models: $(MODEL)/ayuda_converted.json
+# The same model for ONNX Runtime (app/retrieval/onnx.py), exported once and checked against torch.
+$(MODEL)/onnx/source.json: $(MODEL)/ayuda_converted.json
+	$(BIN)/python -m app.retrieval.onnx $(MODEL)
+
+models: $(MODEL)/ayuda_converted.json $(MODEL)/onnx/source.json
 
 index: models
 	$(BIN)/ayuda index

@@ -60,7 +60,7 @@ def index(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from app.ranking import ranking_profile
-    from app.retrieval import ChunkerParams, CorpusError, ModelNotFound, build_index, load_embedder
+    from app.retrieval import ChunkerParams, CorpusError, ModelNotFound, build_index, embedder_for
 
     settings = _settings(corpus_dir=corpus, index_dir=index_dir)
     params = ChunkerParams(settings.chunk_size, settings.chunk_overlap)
@@ -71,9 +71,7 @@ def index(
         with progress:
             report = build_index(
                 settings.corpus_dir, settings.index_dir, settings.embedding_model,
-                lambda: load_embedder(settings.embedding_model, threads=settings.torch_threads,
-                                      companion=settings.companion_model,
-                                      sentence_vectors=settings.sentence_vectors), params, full=full,
+                lambda: embedder_for(settings), params, full=full,
                 on_start=lambda n: progress.update(task, total=n),
                 on_chunks_embedded=lambda n: progress.advance(task, n), profile=ranking_profile(settings),
                 prune=False,

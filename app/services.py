@@ -36,7 +36,7 @@ from app.retrieval import (
     IndexNotFound,
     IndexStore,
     ModelNotFound,
-    load_embedder,
+    embedder_for,
 )
 from app.retrieval.language import detect_language
 from app.retrieval.profile import Expected
@@ -118,9 +118,7 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
     model_error = None
     if embedder is None:
         try:
-            embedder = load_embedder(settings.embedding_model, threads=settings.torch_threads,
-                                     companion=settings.companion_model,
-                                     sentence_vectors=settings.sentence_vectors)
+            embedder = embedder_for(settings)
         except ModelNotFound as e:
             model_error = str(e)
             log.error(model_error)

@@ -35,7 +35,7 @@ class EvalCommand:
 
 
 def execute(cmd: EvalCommand, settings: Settings, out: Console, err: Console, embedder=None) -> int:  # type: ignore[no-untyped-def]
-    from app.retrieval import CorpusError, ModelNotFound, load_embedder
+    from app.retrieval import CorpusError, ModelNotFound, embedder_for
 
     started = time.perf_counter()
     options = RunOptions(cmd.benchmark, cmd.golden_dir, cmd.ablations, cmd.limit, split=cmd.split,
@@ -51,9 +51,7 @@ def execute(cmd: EvalCommand, settings: Settings, out: Console, err: Console, em
         return 2
     try:
         if embedder is None:
-            embedder = load_embedder(settings.embedding_model, threads=settings.torch_threads,
-                                     companion=settings.companion_model,
-                                     sentence_vectors=settings.sentence_vectors)
+            embedder = embedder_for(settings)
     except ModelNotFound as e:
         err.print(f"[bold red]Error:[/] {e}")
         return 2

@@ -35,6 +35,7 @@ class BuildRegistry:
         self.heartbeat_seconds = heartbeat_seconds
         self.keep_previous = keep_previous  # inactive builds kept for incremental reuse and a quick roll back
         self._reported: tuple[str | None, float] = (None, 0.0)
+        self._outage = False  # the database could not be read at the last check: logged once per outage
 
     def activate(self, build_id: str, chunks: int = 0) -> None:
         """Make `build_id` the build every replica serves (they load it within AYUDA_INDEX_CHECK_SECONDS)."""
@@ -49,12 +50,19 @@ class BuildRegistry:
         caller then keeps what it serves, or falls back to index/CURRENT)."""
         try:
             with session_scope(self.sessions) as s:
-                return s.scalar(select(IndexBuild.build_id).where(IndexBuild.activated_at.is_not(None),
-                                                                  IndexBuild.pruned_at.is_(None))
-                                .order_by(IndexBuild.activated_at.desc()).limit(1))
+                found = s.scalar(select(IndexBuild.build_id).where(IndexBuild.activated_at.is_not(None),
+                                                                   IndexBuild.pruned_at.is_(None))
+                                 .order_by(IndexBuild.activated_at.desc()).limit(1))
         except Exception as e:  # a database outage must not stop a replica serving its build
-            log.warning("active index build unknown (database: %s); serving the build loaded", e.__class__.__name__)
+            if not self._outage:  # checked every second or so: one line per outage, not one per check
+                log.warning("active index build unknown (database: %s); serving the build loaded until the "
+                            "database answers again", e.__class__.__name__)
+            self._outage = True
             return None
+        if self._outage:
+            log.info("database answers again: the active index build is %s", found or "none")
+            self._outage = False
+        return found
 
     def serving(self, build_id: str | None) -> None:
         """Record the build this replica serves; at most every heartbeat_seconds unless it changed."""

@@ -13,7 +13,7 @@ from app.jobs.builds import BuildRegistry
 from app.jobs.queue import WorkerJobs, run_worker
 from app.jobs.reindex import BuildContext
 from app.privacy.service import PrivacyService
-from app.retrieval import ModelNotFound, load_embedder
+from app.retrieval import ModelNotFound, embedder_for
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +34,7 @@ def worker_jobs(settings: Settings) -> WorkerJobs:
     sessions = make_session_factory(engine)
     model_error = None
     try:
-        embedder = load_embedder(settings.embedding_model, threads=settings.torch_threads,
-                                 companion=settings.companion_model)
+        embedder = embedder_for(settings)
     except ModelNotFound as e:  # builds fail with this message; notifications still go out
         embedder, model_error = None, str(e)
         log.error(model_error)

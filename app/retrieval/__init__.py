@@ -2,7 +2,7 @@
 
 from app.retrieval.chunking import ChunkerParams, chunk_document
 from app.retrieval.documents import EVERYONE, Chunk, Document, Hit
-from app.retrieval.embeddings import Embedder, ModelNotFound, load_embedder
+from app.retrieval.embeddings import Embedder, ModelNotFound, embedder_for, load_embedder
 from app.retrieval.index import (
     BuildReport,
     CorpusError,
@@ -21,5 +21,5 @@ __all__ = [
     "EVERYONE", "LANGUAGES", "BuildReport", "Chunk", "ChunkerParams", "CorpusError", "CrossEncoderReranker",
     "Document", "Embedder", "FusionWeights", "Hit", "HybridSearcher", "IndexNotFound", "IndexStore", "LoadError", "LoadedIndex",
     "ModelNotFound", "Reranker", "SearchResult", "build_index", "chunk_document", "current_build_dir",
-    "detect_language", "load_document", "load_embedder",
+    "detect_language", "embedder_for", "load_document", "load_embedder",
 ]

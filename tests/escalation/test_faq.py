@@ -1,23 +1,13 @@
 """Publish as FAQ: a resolved ticket becomes a draft article, then (confirmed) a live, indexed one."""
 
-import time
 
 import pytest
 
 from tests.escalation.conftest import EMPLOYEE, IT_AGENT
+from tests.support.jobs import wait_for_job
 
 pytestmark = pytest.mark.integration
 ADMIN = {"X-Ayuda-User": "ops.admin", "X-Ayuda-Groups": "admins"}
-
-
-def wait_for_job(client, job_id: str, seconds: float = 300) -> dict:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/admin/reindex/{job_id}", headers=ADMIN).json()
-        if job["status"] not in ("queued", "running"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} still running after {seconds}s")
 
 
 def test_resolved_ticket_is_published_as_a_faq_and_indexed(tmp_path, corpus_copy, index_copy, embedder):
@@ -48,7 +38,7 @@ def test_resolved_ticket_is_published_as_a_faq_and_indexed(tmp_path, corpus_copy
 
         live = client.post(f"/api/v1/agent/tickets/{tid}/publish-faq/confirm", headers=IT_AGENT).json()
         assert live["status"] == "published" and live["path"].endswith(".md") and live["job_id"]
-        job = wait_for_job(client, live["job_id"])
+        job = wait_for_job(client, live["job_id"], ADMIN)
         assert job["status"] == "done" and job["report"]["embedded_documents"] == 1, job
         hits = client.get("/api/v1/search", params={"q": "docking station buzzing power brick"}).json()["hits"]
         assert hits[0]["doc_id"].startswith("faq/buzzing-docking-station-it-")

