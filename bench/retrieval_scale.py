@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.retrieval import ann
 from app.retrieval.documents import EVERYONE, Chunk
 from app.retrieval.index import LoadedIndex, search_structures
 from app.retrieval.profile import FORMAT_VERSION
@@ -110,9 +111,10 @@ def retune(folder: Path) -> None:
     rng = np.random.default_rng(0)
     for name, vector_set in index.dense.sets().items():
         for group, part in (vector_set.parts or {}).items():
-            nprobe, recall = _tune(part.index, vector_set.matrix, part.ids, rng)
+            effort, recall = _tune(part.index, vector_set.matrix, part.ids, rng)
+            key = "nprobe" if vector_set.describe()["kind"] == "ivf" else "ef_search"
             manifest["dense_index"]["sets"][name]["partitions"][vector_set.groups[group]].update(
-                nprobe=nprobe, recall=round(recall, 4))
+                {key: effort, "recall": round(recall, 4)})
     (folder / "manifest.json").write_text(json.dumps(manifest))
 
 
@@ -174,12 +176,12 @@ def memory() -> dict[str, float]:
     return {key: int(status[key].split()[0]) / 1024 for key in ("VmRSS", "VmHWM", "RssAnon", "RssFile")}
 
 
-def measure(n: int, queries: int, agreement_max: int, keep: Path | None) -> dict[str, object]:
-    folder = (keep or Path(tempfile.mkdtemp(prefix="ayuda-scale-"))) / f"build-{n}"
+def measure(n: int, queries: int, agreement_max: int, keep: Path | None, kind: str = "hnsw") -> dict[str, object]:
+    folder = (keep or Path(tempfile.mkdtemp(prefix="ayuda-scale-"))) / f"build-{n}-{kind}"
     written = 0.0
     if not (folder / "manifest.json").exists():
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, __file__, "--write", str(n), str(folder)], check=True)
+        subprocess.run([sys.executable, __file__, "--write", str(n), str(folder), "--approximate", kind], check=True)
         written = time.perf_counter() - t0
     try:
         t0 = time.perf_counter()
@@ -241,7 +243,10 @@ def main() -> None:
     parser.add_argument("--write", nargs=2, metavar=("N", "DIR"), help=argparse.SUPPRESS)
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--retune", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--approximate", choices=["hnsw", "ivf"], default="hnsw",
+                        help="the index above 50,000 rows: HNSW (what `ayuda index` builds) or IVF (builds before)")
     args = parser.parse_args()
+    ann.APPROXIMATE = args.approximate
     if args.write:
         write_build(int(args.write[0]), Path(args.write[1]))
         return
@@ -249,13 +254,14 @@ def main() -> None:
         retune(args.retune)
         return
     if args.one:
-        print(json.dumps(measure(args.one, args.queries, args.agreement_max, args.keep)))
+        print(json.dumps(measure(args.one, args.queries, args.agreement_max, args.keep, args.approximate)))
         return
     print(f"{'chunks':>9} {'p50 ms':>7} {'p95 ms':>7} {'CPU p50':>7} {'RSS MB':>7} {'anon':>7} {'file':>6} {'raw MB':>7} "
           f"{'RSS/raw':>7} {'recall':>6} {'top1=':>7} {'top8=':>7}  indexes")
     for n in args.sizes:
         command = [sys.executable, __file__, "--one", str(n), "--queries", str(args.queries),
-                   "--agreement-max", str(args.agreement_max)] + (["--keep", str(args.keep)] if args.keep else [])
+                   "--agreement-max", str(args.agreement_max), "--approximate", args.approximate] + (
+                       ["--keep", str(args.keep)] if args.keep else [])
         out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         r = json.loads(out.strip().splitlines()[-1])
         print(f"{n:>9} {r['p50_ms']:>7} {r['p95_ms']:>7} {r['cpu_p50_ms']:>7} {r['VmRSS']:>7} {r['RssAnon']:>7} {r['RssFile']:>6} "

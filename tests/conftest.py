@@ -107,3 +107,10 @@ def corpus_copy(tmp_path) -> Path:  # type: ignore[no-untyped-def]
     dest = tmp_path / "corpus"
     shutil.copytree(CORPUS, dest)
     return dest
+
+
+def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
+    """Tests that drive Chromium form the browser lane (`make test-browser`; `.ci/run` runs both lanes)."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)

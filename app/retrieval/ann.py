@@ -3,10 +3,12 @@ applied inside the search, so that a row the caller may not see never appears an
 
 The index is chosen by size and recorded in the manifest (`DenseIndex.describe`):
 - below `EXACT_BELOW` rows: exact, one matrix product over the rows held in memory (no FAISS copy of them);
-- above: FAISS IVF with 8-bit scalar-quantised codes (a quarter of the vectors' size), one index per language
-  partition (each language's scores are centred by their own mean before fusion, so each language's top k is
-  searched separately), with `nprobe` chosen at build time as the smallest giving recall@k >= `TARGET_RECALL`
-  against exact search on sample queries; the measured recall is recorded. The index only proposes candidates:
+- above: a FAISS HNSW graph over 8-bit scalar-quantised codes (codes a quarter of the vectors' size, plus the
+  graph's links), one index per language partition (each language's scores are centred by their own mean before
+  fusion, so each language's top k is searched separately), with `efSearch` chosen at build time as the smallest
+  giving recall@k >= `TARGET_RECALL` against exact search on sample queries; the measured recall is recorded.
+  (Builds from before made IVF indexes, tuned by `nprobe`; they still load and search. HNSW took a fifth of IVF's
+  time per search at 100k chunks, at higher recall: bench/README.md.) The index only proposes candidates:
   their scores are computed exactly from the build's .npy files, memory-mapped (only the candidates' rows are
   read), so the full-precision vectors are not held in memory at all.
 """
@@ -25,11 +27,12 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
+APPROXIMATE = "hnsw"  # the index above EXACT_BELOW: "hnsw", or "ivf" as builds before made it (bench/retrieval_scale.py)
 EXACT_BELOW = 50_000  # rows of one vector set; exact search below (≈ 2 ms per 10k rows of 384 floats)
-TARGET_RECALL = 0.95  # recall@RECALL_K of IVF against exact, on sample queries, at the nprobe chosen
+TARGET_RECALL = 0.95  # recall@RECALL_K of an approximate index against exact, on sample queries, at the effort chosen
 RECALL_K = 40
 RECALL_QUERIES = 200
-TUNE_MARGIN = 0.03  # nprobe is tuned to TARGET_RECALL + this on the build's sample queries: fresh ones vary
+TUNE_MARGIN = 0.03  # the effort is tuned to TARGET_RECALL + this on the build's sample queries: fresh ones vary
 FETCH = 2  # an IVF search fetches FETCH × k by its 8-bit codes, then keeps the k best by the exact scores
 ADD_BLOCK = 65_536  # rows added to an IVF index at a time (a memory-mapped set is never copied whole)
 
@@ -44,12 +47,30 @@ def best(scores: np.ndarray, candidates: np.ndarray, m: int) -> list[int]:
 
 @dataclass
 class Part:
-    """One language's rows of a set in an IVF index: local row r is global row ids[r]."""
+    """One language's rows of a set in an approximate index (HNSW, or IVF in older builds): local row r is global
+    row ids[r]; `effort` is the tuned efSearch (HNSW) or nprobe (IVF)."""
 
-    index: faiss.IndexIVF
+    index: faiss.Index
     ids: np.ndarray  # (rows,) int64 global row numbers
-    nprobe: int
+    effort: int
     info: dict[str, Any]
+
+    def params(self, selector: faiss.IDSelector | None = None) -> faiss.SearchParameters:
+        return search_params(self.index, self.effort, selector)
+
+
+def search_params(index: faiss.Index, effort: int, selector: faiss.IDSelector | None = None
+                  ) -> faiss.SearchParameters:
+    """Search parameters for an HNSW (efSearch) or IVF (nprobe) index, with an optional row filter."""
+    if isinstance(index, faiss.IndexIVF):
+        params: Any = faiss.SearchParametersIVF()
+        params.nprobe = effort
+    else:
+        params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # missing from faiss's stubs
+        params.efSearch = effort
+    if selector is not None:
+        params.sel = selector
+    return params
 
 
 @dataclass
@@ -97,9 +118,8 @@ class VectorSet:
             return top, scores[top]
         found, values = [], []
         for group, part in self.parts.items():
-            params = faiss.SearchParametersIVF()
-            params.sel, params.nprobe = allowed.selector(group, part), part.nprobe
-            local, exact = rescored(part.index, self.matrix, part.ids, q[None, :], k, params)
+            local, exact = rescored(part.index, self.matrix, part.ids, q[None, :], k,
+                                    part.params(allowed.selector(group, part)))
             keep = local[0] >= 0
             found.append(part.ids[local[0][keep]])
             values.append(exact[0][keep] - (float(shift[group]) if shift is not None else 0.0))
@@ -110,7 +130,8 @@ class VectorSet:
     def describe(self) -> dict[str, Any]:
         if self.parts is None:
             return {"kind": "flat", "rows": len(self)}
-        return {"kind": "ivf", "codes": "sq8", "rows": len(self), "metric": "inner_product",
+        kind = "ivf" if any(isinstance(p.index, faiss.IndexIVF) for p in self.parts.values()) else "hnsw"
+        return {"kind": kind, "codes": "sq8", "rows": len(self), "metric": "inner_product",
                 "partitions": {self.groups[g]: p.info for g, p in self.parts.items()}}
 
     def save(self, folder: Path) -> None:
@@ -124,21 +145,23 @@ class VectorSet:
              described: dict[str, Any]) -> VectorSet:
         if described.get("kind", "flat") == "flat":
             return cls(name, matrix, group_of, None, groups)
-        if described.get("kind") != "ivf":
-            raise ValueError(f"unknown dense index kind {described.get('kind')!r} for {name}")
+        kind = described.get("kind")
+        if kind not in ("hnsw", "ivf"):
+            raise ValueError(f"unknown dense index kind {kind!r} for {name}")
         parts = {}
         for g, language in enumerate(groups):
             info = described["partitions"].get(language)
             if info is None:
                 continue
-            index = cast(faiss.IndexIVF, faiss.read_index(str(folder / f"{name}.{language}.faiss")))
-            parts[g] = Part(index, np.load(folder / f"{name}.{language}.ids.npy"), int(info["nprobe"]), info)
+            index = faiss.read_index(str(folder / f"{name}.{language}.faiss"))
+            effort = int(info["ef_search"] if kind == "hnsw" else info["nprobe"])
+            parts[g] = Part(index, np.load(folder / f"{name}.{language}.ids.npy"), effort, info)
         return cls(name, matrix, group_of, parts, groups)
 
 
 def build_set(name: str, matrix: np.ndarray, group_of: np.ndarray, groups: Sequence[str],
               exact_below: int = EXACT_BELOW, seed: int = 0) -> VectorSet:
-    """The set's search structure: exact below `exact_below` rows, else IVF per partition."""
+    """The set's search structure: exact below `exact_below` rows, else HNSW per partition."""
     if len(matrix) < exact_below:
         return VectorSet(name, matrix, group_of, None, groups)
     rng = np.random.default_rng(seed)
@@ -146,14 +169,32 @@ def build_set(name: str, matrix: np.ndarray, group_of: np.ndarray, groups: Seque
     for g in range(len(groups)):
         ids = np.flatnonzero(group_of == g).astype(np.int64)
         if len(ids):
-            parts[g] = _ivf(matrix, ids, rng)
-    log.info("%s: IVF over %d rows (%s)", name, len(matrix),
-             ", ".join(f"{groups[g]}: nlist {p.info['nlist']}, nprobe {p.nprobe}, recall {p.info['recall']}"
-                       for g, p in parts.items()))
+            parts[g] = _ivf(matrix, ids, rng) if APPROXIMATE == "ivf" else _hnsw(matrix, ids, rng)
+    log.info("%s: %s over %d rows (%s)", name, APPROXIMATE.upper(), len(matrix),
+             ", ".join(f"{groups[g]}: effort {p.effort}, recall {p.info['recall']}" for g, p in parts.items()))
     return VectorSet(name, matrix, group_of, parts, groups)
 
 
+HNSW_M = 32  # graph neighbours per node (64 on the bottom layer): 256 bytes of links per row
+HNSW_EF_CONSTRUCTION = 80
+HNSW_TRAIN = 20_000  # rows sampled to fix the 8-bit codes' ranges
+
+
+def _hnsw(matrix: np.ndarray, ids: np.ndarray, rng: np.random.Generator) -> Part:
+    n, d = len(ids), matrix.shape[1]
+    index = faiss.IndexHNSWSQ(d, faiss.ScalarQuantizer.QT_8bit, HNSW_M, faiss.METRIC_INNER_PRODUCT)  # type: ignore[arg-type]  # the stubs want a ScalarQuantizer; the constant is its type
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    train = np.sort(rng.choice(n, size=min(n, HNSW_TRAIN), replace=False))
+    index.train(np.ascontiguousarray(matrix[ids[train]], dtype="float32"))
+    for start in range(0, n, ADD_BLOCK):
+        index.add(np.ascontiguousarray(matrix[ids[start : start + ADD_BLOCK]], dtype="float32"))
+    effort, recall = _tune(index, matrix, ids, rng)
+    return Part(index, ids, effort, {"rows": n, "m": HNSW_M, "ef_search": effort, "recall": round(recall, 4),
+                                     "recall_k": RECALL_K, "recall_queries": RECALL_QUERIES})
+
+
 def _ivf(matrix: np.ndarray, ids: np.ndarray, rng: np.random.Generator) -> Part:
+    """IVF with 8-bit codes, as builds before HNSW made them (kept to measure one against the other)."""
     n, d = len(ids), matrix.shape[1]
     nlist = int(min(4096, max(1, round(math.sqrt(n)))))
     quantizer = faiss.IndexFlatIP(d)
@@ -170,8 +211,8 @@ def _ivf(matrix: np.ndarray, ids: np.ndarray, rng: np.random.Generator) -> Part:
                                      "recall_k": RECALL_K, "recall_queries": RECALL_QUERIES})
 
 
-def rescored(index: faiss.IndexIVF, matrix: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int,
-             params: faiss.SearchParametersIVF | None = None) -> tuple[np.ndarray, np.ndarray]:
+def rescored(index: faiss.Index, matrix: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int,
+             params: faiss.SearchParameters | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per query, the local rows of the best k by exact score among the FETCH × k best by the index's codes (-1
     where fewer are found), and their exact scores."""
     _, local = index.search(queries, FETCH * k, params=params)
@@ -182,10 +223,10 @@ def rescored(index: faiss.IndexIVF, matrix: np.ndarray, ids: np.ndarray, queries
         np.take_along_axis(scores, keep, 1)
 
 
-def _tune(index: faiss.IndexIVF, matrix: np.ndarray, ids: np.ndarray, rng: np.random.Generator
+def _tune(index: faiss.Index, matrix: np.ndarray, ids: np.ndarray, rng: np.random.Generator
           ) -> tuple[int, float]:
-    """The smallest nprobe (steps of about 1.5×) whose recall@k against exact search (fetching as a search does)
-    reaches TARGET_RECALL + TUNE_MARGIN, and that recall. A quarter of the queries are midpoints of random pairs of the partition's rows (between topics),
+    """The smallest effort (IVF: nprobe from 1; HNSW: efSearch from the number fetched; steps of about 1.5×) whose
+    recall@k against exact search (fetching as a search does) reaches TARGET_RECALL + TUNE_MARGIN, and that recall. A quarter of the queries are midpoints of random pairs of the partition's rows (between topics),
     the rest rows moved as far from themselves as a question is from its passage (cosine about .7)."""
     n, d = len(ids), matrix.shape[1]
     k = min(RECALL_K, n)
@@ -197,14 +238,14 @@ def _tune(index: faiss.IndexIVF, matrix: np.ndarray, ids: np.ndarray, rng: np.ra
                          + rng.standard_normal((RECALL_QUERIES - between, d)).astype("float32") / np.sqrt(d)])
     queries /= np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-9)
     exact = exact_top(matrix, ids, queries, k)
-    nprobe = 1
+    ivf = isinstance(index, faiss.IndexIVF)
+    effort, most = (1, cast(faiss.IndexIVF, index).nlist) if ivf else (FETCH * k, max(FETCH * k, min(n, 4096)))
     while True:
-        index.nprobe = nprobe
-        found, _ = rescored(index, matrix, ids, queries, k)
+        found, _ = rescored(index, matrix, ids, queries, k, search_params(index, effort))
         recall = recall_at(found, exact)
-        if recall >= TARGET_RECALL + TUNE_MARGIN or nprobe >= index.nlist:
-            return nprobe, recall
-        nprobe = min(index.nlist, max(nprobe + 1, round(nprobe * 1.5)))
+        if recall >= TARGET_RECALL + TUNE_MARGIN or effort >= most:
+            return effort, recall
+        effort = min(most, max(effort + 1, round(effort * 1.5)))
 
 
 def exact_top(matrix: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:

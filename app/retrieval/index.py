@@ -1,5 +1,5 @@
 """The on-disk index: index/<build-id>/{manifest.json, chunks.jsonl, vectors.npy, sentences.npy,
-sentence_owners.npy, companion.npy, headings.npy, bm25/, df.json} and, for a large build, ann/ (FAISS IVF indexes
+sentence_owners.npy, companion.npy, headings.npy, bm25/, df.json} and, for a large build, ann/ (FAISS HNSW indexes, IVF in older builds,
 per vector set and language, app/retrieval/ann.py; the manifest's `dense_index` says which sets have one).
 Format 3; builds of formats 1-2 (with a flat faiss.index, no longer read) load with exact search everywhere.
 
@@ -280,7 +280,7 @@ def languages_of(chunks: list[Chunk]) -> tuple[np.ndarray, list[str]]:
 
 def search_structures(chunks: list[Chunk], views: ChunkVectors, exact_below: int = EXACT_BELOW,
                       tokens: list[list[str]] | None = None) -> tuple[DenseIndex, bm25s.BM25, dict[str, int]]:
-    """The dense search structures (exact, or IVF per language above `exact_below` rows: app/retrieval/ann.py),
+    """The dense search structures (exact, or HNSW per language above `exact_below` rows: app/retrieval/ann.py),
     the BM25 index and the document frequencies for chunks and their vectors (`tokens`: the chunks' BM25 tokens
     when already known, `_chunk_tokens`)."""
     codes, languages = languages_of(chunks)
@@ -398,7 +398,7 @@ class LoadedIndex:
 
     Score normalisation (each signal centred per language, then z-scored over the chunks the user may see) uses a
     reference population fixed by the build: every chunk in an exact build (below ann.EXACT_BELOW rows, where a
-    search scores every row anyway) or up to REFERENCE_CHUNKS; in a larger build with IVF indexes, a sample
+    search scores every row anyway) or up to REFERENCE_CHUNKS; in a larger build with HNSW (or IVF) indexes, a sample
     stratified by language and audience, each sampled chunk weighted by its stratum's size. A query's statistics
     are its scores on that population, so they cost the same at 1M chunks as at 4k; where the population is every
     chunk they are the exhaustive ones exactly."""
@@ -416,6 +416,7 @@ class LoadedIndex:
         self.model_id: str = manifest["embedding_model"]["id"]
         self.documents: dict[str, dict[str, Any]] = manifest["documents"]
         self._by_doc: dict[str, list[int]] = {}
+        self._versions: dict[str, dict[str, str]] = {}
         self._by_section: dict[tuple[str, str], list[int]] = {}
         self._section_texts: dict[tuple[str, str], str] = {}
         self.position = {c.chunk_id: i for i, c in enumerate(chunks)}
@@ -543,6 +544,15 @@ class LoadedIndex:
 
     def positions_of(self, doc_id: str) -> list[int]:
         return self._by_doc.get(doc_id, [])
+
+    def versions_in(self, language: str) -> dict[str, str]:
+        """translation_key -> the document that is its version in `language` (worked out once per language)."""
+        found = self._versions.get(language)
+        if found is None:
+            found = {meta["translation_key"]: doc_id for doc_id, meta in self.documents.items()
+                     if meta.get("translation_key") and meta.get("language") == language}
+            self._versions[language] = found
+        return found
 
     def section_of(self, position: int) -> list[int]:
         """Positions of the chunks of the section `position` belongs to, in reading order."""

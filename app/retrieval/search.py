@@ -342,10 +342,7 @@ def whole_sections(hits: list[Hit], index: LoadedIndex) -> list[Hit]:
 def prefer_language(hits: list[Hit], language: str, index: LoadedIndex, text: TextScores,
                     visible: np.ndarray) -> list[Hit]:
     """Swap a hit from a translated document for the best-matching chunk of the user's-language version."""
-    siblings: dict[str, str] = {}
-    for doc_id, meta in index.documents.items():
-        if meta.get("translation_key") and meta.get("language") == language:
-            siblings[meta["translation_key"]] = doc_id
+    siblings = index.versions_in(language)
     out: list[Hit] = []
     seen: set[str] = set()
     for hit in hits:
