@@ -46,7 +46,8 @@ def cached_index(corpus: Path, embedder) -> Path:  # type: ignore[no-untyped-def
     digest = hashlib.sha256()
     for path in sorted([*corpus.rglob("*"), *(ROOT / "app" / "retrieval").rglob("*.py")]):
         if path.is_file():
-            digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+            name = path.relative_to(corpus) if path.is_relative_to(corpus) else path.relative_to(ROOT)
+            digest.update(str(name).encode() + b"\0" + path.read_bytes())
     digest.update(json.dumps(ranking_profile(Settings()), sort_keys=True).encode() + embedder.model_id.encode()
                   + str(embedder.companion_id).encode())
     root = Path(os.environ.get("AYUDA_TEST_INDEX_CACHE", Path.home() / ".cache" / "ayuda" / "test-index"))
@@ -106,6 +107,41 @@ def index_copy(tmp_path, sample_index) -> Path:  # type: ignore[no-untyped-def]
 def corpus_copy(tmp_path) -> Path:  # type: ignore[no-untyped-def]
     dest = tmp_path / "corpus"
     shutil.copytree(CORPUS, dest)
+    return dest
+
+
+# A few documents of the sample corpus in three languages: for tests of how builds are made and read (formats,
+# other models), where building the whole corpus again would only cost time.
+SMALL_CORPUS = ("it/password-reset.md", "it/password-reset.es.md", "it/password-reset.pt.md", "it/vpn-setup.md",
+                "hr/annual-leave.md", "hr/annual-leave.es.md")
+
+
+@pytest.fixture(scope="session")
+def small_sample(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    corpus = tmp_path_factory.mktemp("small") / "corpus"
+    for doc in SMALL_CORPUS:
+        (corpus / doc).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(CORPUS / doc, corpus / doc)
+    return corpus
+
+
+@pytest.fixture(scope="session")
+def small_index(small_sample, embedder) -> Path:  # type: ignore[no-untyped-def]
+    """SMALL_CORPUS indexed with the real model (cached by content, like `sample_index`); tests must not modify it."""
+    return cached_index(small_sample, embedder)
+
+
+@pytest.fixture
+def small_corpus_copy(tmp_path, small_sample) -> Path:  # type: ignore[no-untyped-def]
+    dest = tmp_path / "corpus"
+    shutil.copytree(small_sample, dest)
+    return dest
+
+
+@pytest.fixture
+def small_index_copy(tmp_path, small_index) -> Path:  # type: ignore[no-untyped-def]
+    dest = tmp_path / "index"
+    shutil.copytree(small_index, dest)
     return dest
 
 

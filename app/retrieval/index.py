@@ -1,6 +1,7 @@
 """The on-disk index: index/<build-id>/{manifest.json, chunks.jsonl, vectors.npy, sentences.npy,
-sentence_owners.npy, companion.npy, headings.npy, bm25/, df.json} and, for a large build, ann/ (FAISS HNSW indexes, IVF in older builds,
-per vector set and language, app/retrieval/ann.py; the manifest's `dense_index` says which sets have one).
+sentence_owners.npy, companion.npy, headings.npy, bm25/, df.json} and, for a large build, ann/ (FAISS HNSW
+indexes, IVF in older builds, per vector set and language, app/retrieval/ann.py; the manifest's `dense_index`
+says which sets have one).
 Format 3; builds of formats 1-2 (with a flat faiss.index, no longer read) load with exact search everywhere.
 
 `build_index` writes a new build (re-embedding only changed documents) and switches index/CURRENT

