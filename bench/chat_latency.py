@@ -5,13 +5,15 @@ up with each question once, then for each level sends N turns (en/es/pt mix) fro
 and prints p50/p95/p99, turns per second, turns shed with 503 (AYUDA_MAX_CHAT_QUEUE) and other errors; then one
 question repeated, and the server's peak RSS (VmHWM, summed over its processes). Asserts nothing.
 `--workers N` runs N server processes (`ayuda serve --workers`); `--cache-size 0` turns the answer cache off,
-so every turn runs the whole pipeline (the warm-up still caches the question vectors).
+so every turn runs the whole pipeline (the warm-up still caches the question vectors); `--new-questions` makes
+every turn's text new (a reference number added), so it also pays the encoders.
 Usage: python bench/chat_latency.py [-n 200] [--users 1 8 32] [--workers 1] [--cache-size 2048]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import socket
 import statistics
@@ -58,13 +60,21 @@ def turn(client: httpx.Client, user: str, message: str) -> tuple[float, int, str
     return ms, r.status_code, r.json().get("outcome", "") if r.status_code == 200 else ""
 
 
-def level(base: str, users: int, n: int) -> None:
-    """`n` turns from `users` employees at once (each sends its next question when the last one is answered)."""
+_NEW = itertools.count(1)
+
+
+def level(base: str, users: int, n: int, new: bool = False) -> None:
+    """`n` turns from `users` employees at once (each sends its next question when the last one is answered).
+    `new`: every text is one never asked before (a reference number added), so no cache has it."""
     per_user = max(1, n // users)
+
+    def text(u: int, i: int) -> str:
+        question = QUESTIONS[(u + i) % len(QUESTIONS)]
+        return f"{question} (ref {next(_NEW)})" if new else question
 
     def one(u: int) -> list[tuple[float, int, str]]:
         with httpx.Client(base_url=base, timeout=120) as client:
-            return [turn(client, f"bench{u}@example.com", QUESTIONS[(u + i) % len(QUESTIONS)]) for i in range(per_user)]
+            return [turn(client, f"bench{u}@example.com", text(u, i)) for i in range(per_user)]
 
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=users) as pool:
@@ -93,6 +103,8 @@ def main() -> None:
     parser.add_argument("--users", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--workers", type=int, default=1, help="server processes")
     parser.add_argument("--cache-size", type=int, default=None, help="AYUDA_ANSWER_CACHE_SIZE (0: off)")
+    parser.add_argument("--new-questions", action="store_true",
+                        help="every turn a text never asked before: no answer or query-vector cache helps")
     args = parser.parse_args()
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -103,7 +115,7 @@ def main() -> None:
             env["AYUDA_ANSWER_CACHE_SIZE"] = str(args.cache_size)
         command = [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(args.workers)]
         print(f"server: {args.workers} process(es), answer cache "
-              f"{'off' if args.cache_size == 0 else 'on'}", flush=True)
+              f"{'off' if args.cache_size == 0 else 'on'}{', new questions' if args.new_questions else ''}", flush=True)
         server = subprocess.Popen(command, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -125,7 +137,7 @@ def main() -> None:
             print(f"{'users':>5} {'turns':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'turns/s':>8} {'shed':>5} "
                   f"{'errors':>6}")
             for users in args.users:
-                level(base, users, args.n)
+                level(base, users, args.n, args.new_questions)
             repeated(base, 50)
             print(f"server peak RSS  {peak_rss_mb(server.pid):.0f} MB")
         finally:

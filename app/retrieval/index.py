@@ -225,47 +225,51 @@ def _build_index(
 
     out = report.path
     out.mkdir(parents=True, exist_ok=False)
-    with open(out / "chunks.jsonl", "w", encoding="utf-8") as f:
-        for c in chunks:
-            f.write(json.dumps(vars(c), ensure_ascii=False) + "\n")  # its fields as asdict gives them, no deep copy
-    views.save(out)
-    tokens = _chunk_tokens(chunks, same_tokens, previous)
-    _save_tokens(out, tokens)
-    dense, sparse, df = search_structures(chunks, views, tokens=tokens)
-    dense.save(out / "ann")
-    sparse.save(str(out / "bm25"), show_progress=False)
-    (out / "df.json").write_text(json.dumps({"chunks": len(chunks), "df": df}, ensure_ascii=False))
+    try:  # a build that fails while writing leaves no half-written folder behind
+        with open(out / "chunks.jsonl", "w", encoding="utf-8") as f:
+            for c in chunks:
+                f.write(json.dumps(vars(c), ensure_ascii=False) + "\n")  # its fields as asdict gives them, no deep copy
+        views.save(out)
+        tokens = _chunk_tokens(chunks, same_tokens, previous)
+        _save_tokens(out, tokens)
+        dense, sparse, df = search_structures(chunks, views, tokens=tokens)
+        dense.save(out / "ann")
+        sparse.save(str(out / "bm25"), show_progress=False)
+        (out / "df.json").write_text(json.dumps({"chunks": len(chunks), "df": df}, ensure_ascii=False))
 
-    report.documents, report.chunks = len(metas), len(chunks)
-    report.seconds = round(time.perf_counter() - started, 3)
-    manifest = {
-        "format": FORMAT_VERSION,
-        "build_id": build_id,
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "corpus_dir": str(corpus_dir.resolve()),
-        "embedding_model": model,
-        "companion_model": embedder.companion_id,
-        "vectors": recipe,
-        "chunker": params.as_dict(),
-        "counts": {
-            "documents": report.documents,
-            "chunks": report.chunks,
-            "sentence_vectors": len(views.sentences),
-            "embedded_documents": report.embedded_documents,
-            "reused_documents": report.reused_documents,
-            "deleted_documents": report.deleted_documents,
-            "embedded_chunks": report.embedded_chunks,
-            "errors": len(errors),
-        },
-        "build_seconds": report.seconds,
-        "dense_index": dense.describe(),
-        "normalisation": {"reference_chunks": REFERENCE_CHUNKS},
-        "documents": metas,
-        "errors": errors,
-    }
-    if profile is not None:
-        manifest["ranking_profile"] = profile
-    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
+        report.documents, report.chunks = len(metas), len(chunks)
+        report.seconds = round(time.perf_counter() - started, 3)
+        manifest = {
+            "format": FORMAT_VERSION,
+            "build_id": build_id,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "corpus_dir": str(corpus_dir.resolve()),
+            "embedding_model": model,
+            "companion_model": embedder.companion_id,
+            "vectors": recipe,
+            "chunker": params.as_dict(),
+            "counts": {
+                "documents": report.documents,
+                "chunks": report.chunks,
+                "sentence_vectors": len(views.sentences),
+                "embedded_documents": report.embedded_documents,
+                "reused_documents": report.reused_documents,
+                "deleted_documents": report.deleted_documents,
+                "embedded_chunks": report.embedded_chunks,
+                "errors": len(errors),
+            },
+            "build_seconds": report.seconds,
+            "dense_index": dense.describe(),
+            "normalisation": {"reference_chunks": REFERENCE_CHUNKS},
+            "documents": metas,
+            "errors": errors,
+        }
+        if profile is not None:
+            manifest["ranking_profile"] = profile
+        (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
     _write_atomic(index_dir / CURRENT, build_id)
     if prune:
         _prune(index_dir, keep=build_id)
