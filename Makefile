@@ -7,7 +7,7 @@ MODEL   := models/multilingual-e5-small
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install models index run test test-browser test-all eval lint bench clean
+.PHONY: install models index run test test-fast test-browser eval lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -35,17 +35,20 @@ run: models
 	$(BIN)/ayuda index
 	$(BIN)/ayuda serve --host 127.0.0.1 --port 8000
 
-# The suite in two lanes: `make test` (everything but the browser) and `make test-browser` (Chromium through
-# Playwright); `make test-all` and .ci/run run both.
+# `make test` runs the whole suite; `make test-fast` all but the browser tests, `make test-browser` only those
+# (Chromium through Playwright).
 test: models
+	$(BIN)/ruff check app tests bench
+	$(BIN)/mypy app
+	$(BIN)/python -m pytest -q
+
+test-fast: models
 	$(BIN)/ruff check app tests bench
 	$(BIN)/mypy app
 	$(BIN)/python -m pytest -q -m "not browser"
 
 test-browser: models
 	$(BIN)/python -m pytest -q -m browser
-
-test-all: test test-browser
 
 # Quality gate: golden set vs eval/baseline.json (exit 1 when a metric drops more than the tolerance).
 eval: models

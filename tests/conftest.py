@@ -146,7 +146,8 @@ def small_index_copy(tmp_path, small_index) -> Path:  # type: ignore[no-untyped-
 
 
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
-    """Tests that drive Chromium form the browser lane (`make test-browser`; `.ci/run` runs both lanes)."""
+    """Tests that drive Chromium are marked `browser`: `make test-fast` leaves them out, `make test-browser` runs
+    only them (`make test` and .ci/run run everything)."""
     for item in items:
         if "browser" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
