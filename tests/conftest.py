@@ -58,7 +58,7 @@ def cached_index(corpus: Path, embedder) -> Path:  # type: ignore[no-untyped-def
             work = root / f".building-{uuid.uuid4().hex}"
             build_index(corpus, work, embedder.path, lambda: embedder, profile=ranking_profile(Settings()))
             work.rename(index_dir)
-            for old in sorted(root.iterdir(), key=lambda p: p.stat().st_mtime)[:-4]:  # keep the last few
+            for old in sorted(root.iterdir(), key=lambda p: p.stat().st_mtime)[:-8]:  # keep the last few (4 corpora)
                 if old.is_dir() and old != index_dir:
                     shutil.rmtree(old, ignore_errors=True)
     return index_dir

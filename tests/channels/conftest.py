@@ -25,16 +25,14 @@ PG_URL = os.environ.get("AYUDA_TEST_POSTGRES_URL", "postgresql+psycopg://postgre
 
 @pytest.fixture(scope="module")
 def small_index(tmp_path_factory, embedder) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
-    from app.config import Settings
-    from app.retrieval import build_index
-    from app.services import ranking_profile
+    from tests.conftest import cached_index
 
     corpus = tmp_path_factory.mktemp("mail-corpus")
     for doc in DOCS:
         (corpus / doc).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(CORPUS / doc, corpus / doc)
-    index_dir = tmp_path_factory.mktemp("mail-index")
-    build_index(corpus, index_dir, embedder.path, lambda: embedder, profile=ranking_profile(Settings()))
+    index_dir = tmp_path_factory.mktemp("mail") / "index"
+    shutil.copytree(cached_index(corpus, embedder), index_dir)  # built once per content
     return corpus, index_dir
 
 

@@ -27,15 +27,13 @@ AGENT = {"X-Ayuda-User": "ivan.it@brightwave.example", "X-Ayuda-Groups": "it-age
 
 @pytest.fixture(scope="module")
 def slack_index(tmp_path_factory, embedder):  # type: ignore[no-untyped-def]
-    from app.config import Settings
-    from app.retrieval import build_index
-    from app.services import ranking_profile
+    from tests.conftest import cached_index
 
     base = tmp_path_factory.mktemp("slack")
     for doc in DOCS:
         (base / "corpus" / doc).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(CORPUS / doc, base / "corpus" / doc)
-    build_index(base / "corpus", base / "index", embedder.path, lambda: embedder, profile=ranking_profile(Settings()))
+    shutil.copytree(cached_index(base / "corpus", embedder), base / "index")  # built once per content
     return base
 
 
