@@ -126,7 +126,7 @@ class Settings(BaseSettings):
     torch_threads: int = Field(2, ge=1, description="CPU threads for the embedding model.")
     embedding_runtime: Literal["onnx", "torch"] = Field(
         "onnx", description="What runs the embedding model: 'onnx' (ONNX Runtime on the same fp32 weights, exported "
-        "once; a question's vector ~4x faster; used when the model is mean-pooled and its vectors match torch's) or "
+        "once; a question's vector ~2x faster; used when the model is mean-pooled and its vectors match torch's) or "
         "'torch' (sentence-transformers).")
 
     # Escalation: queues, SLAs, business hours

@@ -98,15 +98,17 @@ def client(settings, embedder) -> Iterator:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def index_copy(tmp_path, sample_index) -> Path:  # type: ignore[no-untyped-def]
     """A private copy of the sample index: incremental builds of `corpus_copy` into it embed only changes."""
-    dest = tmp_path / "index"
-    shutil.copytree(sample_index, dest)
-    return dest
+    return private_copy(sample_index, tmp_path / "index")
 
 
 @pytest.fixture
 def corpus_copy(tmp_path) -> Path:  # type: ignore[no-untyped-def]
-    dest = tmp_path / "corpus"
-    shutil.copytree(CORPUS, dest)
+    return private_copy(CORPUS, tmp_path / "corpus")
+
+
+def private_copy(source: Path, dest: Path) -> Path:
+    """A copy of a shared corpus or index that one test may change."""
+    shutil.copytree(source, dest)
     return dest
 
 
@@ -133,16 +135,12 @@ def small_index(small_sample, embedder) -> Path:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def small_corpus_copy(tmp_path, small_sample) -> Path:  # type: ignore[no-untyped-def]
-    dest = tmp_path / "corpus"
-    shutil.copytree(small_sample, dest)
-    return dest
+    return private_copy(small_sample, tmp_path / "corpus")
 
 
 @pytest.fixture
 def small_index_copy(tmp_path, small_index) -> Path:  # type: ignore[no-untyped-def]
-    dest = tmp_path / "index"
-    shutil.copytree(small_index, dest)
-    return dest
+    return private_copy(small_index, tmp_path / "index")
 
 
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]

@@ -180,35 +180,35 @@ HNSW_EF_CONSTRUCTION = 80
 HNSW_TRAIN = 20_000  # rows sampled to fix the 8-bit codes' ranges
 
 
-def _hnsw(matrix: np.ndarray, ids: np.ndarray, rng: np.random.Generator) -> Part:
-    n, d = len(ids), matrix.shape[1]
-    index = faiss.IndexHNSWSQ(d, faiss.ScalarQuantizer.QT_8bit, HNSW_M, faiss.METRIC_INNER_PRODUCT)  # type: ignore[arg-type]  # the stubs want a ScalarQuantizer; the constant is its type
-    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-    train = np.sort(rng.choice(n, size=min(n, HNSW_TRAIN), replace=False))
+def _filled(index: faiss.Index, matrix: np.ndarray, ids: np.ndarray, rng: np.random.Generator, train_rows: int,
+            info: dict[str, Any], effort_key: str) -> Part:
+    """Train `index` on a sample of the partition's rows, add them all (block by block) and tune its effort."""
+    train = np.sort(rng.choice(len(ids), size=min(len(ids), train_rows), replace=False))
     index.train(np.ascontiguousarray(matrix[ids[train]], dtype="float32"))
-    for start in range(0, n, ADD_BLOCK):
+    for start in range(0, len(ids), ADD_BLOCK):
         index.add(np.ascontiguousarray(matrix[ids[start : start + ADD_BLOCK]], dtype="float32"))
     effort, recall = _tune(index, matrix, ids, rng)
-    return Part(index, ids, effort, {"rows": n, "m": HNSW_M, "ef_search": effort, "recall": round(recall, 4),
+    return Part(index, ids, effort, {"rows": len(ids), **info, effort_key: effort, "recall": round(recall, 4),
                                      "recall_k": RECALL_K, "recall_queries": RECALL_QUERIES})
+
+
+def _hnsw(matrix: np.ndarray, ids: np.ndarray, rng: np.random.Generator) -> Part:
+    d = matrix.shape[1]
+    index = faiss.IndexHNSWSQ(d, faiss.ScalarQuantizer.QT_8bit, HNSW_M, faiss.METRIC_INNER_PRODUCT)  # type: ignore[arg-type]  # the stubs want a ScalarQuantizer; the constant is its type
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    return _filled(index, matrix, ids, rng, HNSW_TRAIN, {"m": HNSW_M}, "ef_search")
 
 
 def _ivf(matrix: np.ndarray, ids: np.ndarray, rng: np.random.Generator) -> Part:
     """IVF with 8-bit codes, as builds before HNSW made them (kept to measure one against the other)."""
-    n, d = len(ids), matrix.shape[1]
-    nlist = int(min(4096, max(1, round(math.sqrt(n)))))
+    d = matrix.shape[1]
+    nlist = int(min(4096, max(1, round(math.sqrt(len(ids))))))
     quantizer = faiss.IndexFlatIP(d)
     index = faiss.IndexIVFScalarQuantizer(quantizer, d, nlist, faiss.ScalarQuantizer.QT_8bit,
                                           faiss.METRIC_INNER_PRODUCT, False)  # codes of the rows, not residuals
     index.cp.niter = 10
     index.cp.min_points_per_centroid = 1  # no warning for a small training sample (30 per list is plenty here)
-    train = np.sort(rng.choice(n, size=min(n, 30 * nlist), replace=False))
-    index.train(np.ascontiguousarray(matrix[ids[train]], dtype="float32"))
-    for start in range(0, n, ADD_BLOCK):
-        index.add(np.ascontiguousarray(matrix[ids[start : start + ADD_BLOCK]], dtype="float32"))
-    nprobe, recall = _tune(index, matrix, ids, rng)
-    return Part(index, ids, nprobe, {"rows": n, "nlist": nlist, "nprobe": nprobe, "recall": round(recall, 4),
-                                     "recall_k": RECALL_K, "recall_queries": RECALL_QUERIES})
+    return _filled(index, matrix, ids, rng, 30 * nlist, {"nlist": nlist}, "nprobe")
 
 
 def rescored(index: faiss.Index, matrix: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int,

@@ -147,12 +147,7 @@ class Embedder:
         """Whether `encode_passages_pooled` reproduces this model's own pooling: a transformer, mean pooling
         (prompt included) and normalisation, with a tokenizer that reports character offsets. Other models
         (CLS pooling, ...) encode sentences separately."""
-        modules: list[Any] = list(self.model)
-        if len(modules) != 3 or not hasattr(modules[0], "auto_model"):
-            return False
-        config = modules[1].get_config_dict() if hasattr(modules[1], "get_config_dict") else {}
-        return (getattr(modules[1], "pooling_mode", None) == "mean" and config.get("include_prompt", True)
-                and type(modules[2]).__name__ == "Normalize" and bool(getattr(self.model.tokenizer, "is_fast", False)))
+        return self._mean_pooled() and bool(getattr(self.model.tokenizer, "is_fast", False))
 
     def encode_passages_pooled(self, texts: list[str], spans: list[list[list[tuple[int, int]]]], *,
                                tokens_per_batch: int = 4096,

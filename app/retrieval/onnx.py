@@ -1,6 +1,6 @@
 """The embedding model's transformer on ONNX Runtime: the same fp32 weights, exported once from the
 sentence-transformers folder, run without PyTorch's per-call overhead. On this 2-core machine one question's
-vector takes ~10 ms against ~40 ms through sentence-transformers, and bulk encoding costs the same or less; the
+vector takes ~11 ms against ~23 ms through sentence-transformers, and bulk encoding costs the same or less; the
 vectors equal torch's at cosine ≥ 0.9999 (checked at every load, `Embedder`).
 
 The export (`torch.onnx.export`, ~15 s for e5-small) is written next to the model when the folder is ours
