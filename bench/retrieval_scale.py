@@ -31,9 +31,9 @@ from app.retrieval import ann
 from app.retrieval.documents import EVERYONE, Chunk
 from app.retrieval.index import LoadedIndex, search_structures
 from app.retrieval.profile import FORMAT_VERSION
-from app.retrieval.search import FusionWeights, HybridSearcher, best, zscore
-from app.retrieval.text import query_tokens
-from app.retrieval.vectors import ChunkVectors, sentence_max
+from app.retrieval.reference import exhaustive_top
+from app.retrieval.search import HybridSearcher
+from app.retrieval.vectors import ChunkVectors
 
 DIM, COMPANION_DIM, SENTENCES, PER_DOC, WORDS = 384, 512, 3, 10, 60
 LANGUAGES = ("en", "es", "pt")
@@ -146,29 +146,6 @@ class _Store:
 
     def get(self) -> LoadedIndex:
         return self.index
-
-
-def exhaustive_top(index: LoadedIndex, q: np.ndarray, c: np.ndarray, text: str, language: str, groups: set[str],
-                   k: int) -> list[str]:
-    """The top k by the fusion before top-k: every chunk scored, every signal normalised over every visible chunk."""
-    w, views, visible = FusionWeights(), index.views, index.visible_mask(groups)
-
-    def centre(s: np.ndarray) -> np.ndarray:
-        out = s.astype("float32").copy()
-        for code in range(len(index.languages)):
-            at = index.language_code == code
-            out[at] -= s[at].mean()
-        return out
-
-    assert views.headings is not None and views.companion is not None
-    cosine = views.chunks @ q
-    sentence = sentence_max(cosine, views.sentences @ q, views.owners)
-    dense = zscore(centre(cosine), visible) + w.sentence * zscore(centre(sentence), visible)
-    dense += w.heading * np.where(index.has_heading, zscore(centre(views.headings @ q), visible & index.has_heading), 0)
-    dense += w.companion * zscore(centre(views.companion @ c), visible)
-    bm25 = index.bm25_scores(query_tokens(text, language))
-    fused = dense + np.where(index.language_of == language, w.bm25, w.bm25_cross) * zscore(bm25, visible)
-    return [index.chunks[i].chunk_id for i in best(fused, visible, k)]
 
 
 def memory() -> dict[str, float]:

@@ -9,6 +9,7 @@ import pytest
 
 from app.retrieval.documents import EVERYONE, Chunk
 from app.retrieval.index import LoadedIndex, search_structures
+from app.retrieval.reference import exhaustive_top
 from app.retrieval.search import best, ranks
 from app.retrieval.vectors import ChunkVectors
 
@@ -160,6 +161,18 @@ def test_top_k_search_returns_the_exhaustive_rankings_top_hits():
             _top(exhaustive, text, language, groups, follow_up=before)
 
 
+def test_the_exhaustive_reference_ranks_as_the_exhaustive_search_does():
+    from app.retrieval.search import HybridSearcher
+
+    index = synthetic(3000)
+    embedder = _Embedder()
+    exhaustive = HybridSearcher(_Store(index), embedder, exhaustive_below=10**9)  # type: ignore[arg-type]
+    for n, (text, language) in enumerate(_questions(index, embedder, 30)):
+        groups = [set(), {"hr"}][n % 2]
+        top = exhaustive_top(index, embedder.queries[text], embedder.companion.vectors[text], text, language, groups, 8)
+        assert top == [chunk_id for chunk_id, _, _ in _top(exhaustive, text, language, groups)]
+
+
 def test_a_large_build_normalises_on_its_reference_sample_and_keeps_the_top_hits():
     from app.retrieval.index import REFERENCE_CHUNKS
     from app.retrieval.search import HybridSearcher
@@ -175,37 +188,10 @@ def test_a_large_build_normalises_on_its_reference_sample_and_keeps_the_top_hits
         hits = top_k.search(text, language=language, groups=groups, k=8, rerank=False).hits
         assert len(hits) == 8 and all(h.chunk.visible_to(groups) for h in hits)
         # the exhaustive ranking with every chunk's exact statistics, for the first hit
-        full = _exhaustive_first(index, embedder, text, language, groups)
-        same += hits[0].chunk.chunk_id == full
+        q, c = embedder.queries[text], embedder.companion.vectors[text]
+        same += hits[0].chunk.chunk_id == exhaustive_top(index, q, c, text, language, groups, 1)[0]
         total += 1
     assert same / total >= 0.95
-
-
-def _exhaustive_first(index, embedder, text, language, groups):  # type: ignore[no-untyped-def]
-    """The best chunk by the pre-top-k fusion: every signal z-scored over every visible chunk."""
-    from app.retrieval.search import FusionWeights, zscore
-    from app.retrieval.text import query_tokens
-    from app.retrieval.vectors import sentence_max
-
-    w, q, c = FusionWeights(), embedder.queries[text], embedder.companion.vectors[text]
-    visible = index.visible_mask(groups)
-    views = index.views
-
-    def centre(s):  # type: ignore[no-untyped-def]
-        out = s.astype("float32").copy()
-        for lang in set(index.language_of.tolist()):
-            at = index.language_of == lang
-            out[at] -= s[at].mean()
-        return out
-
-    cosine = views.chunks @ q
-    sentence = sentence_max(cosine, views.sentences @ q, views.owners)
-    dense = zscore(centre(cosine), visible) + w.sentence * zscore(centre(sentence), visible)
-    dense += w.heading * np.where(index.has_heading, zscore(centre(views.headings @ q), visible & index.has_heading), 0)
-    dense += w.companion * zscore(centre(views.companion @ c), visible)
-    bm25 = index.bm25_scores(query_tokens(text, language))
-    fused = dense + np.where(index.language_of == language, w.bm25, w.bm25_cross) * zscore(bm25, visible)
-    return index.chunks[best(fused, visible, 1)[0]].chunk_id
 
 
 def test_visibility_is_applied_inside_the_index_and_restricted_rows_take_no_place(monkeypatch):
