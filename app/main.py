@@ -44,12 +44,14 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         install_log_masking()
         services = await anyio.to_thread.run_sync(lambda: build_services(settings, embedder=embedder))
         app.state.services = services
+        if services.mail is not None:  # mails answered by this process (not by `ayuda worker`) are counted
+            services.mail.intake.metrics = app.state.metrics
         if settings.run_outbox_worker and settings.jobs == "inprocess":  # else `ayuda worker` runs them
             jobs = [services.tickets.check_sla, services.privacy.retention_due]
             jobs += [services.mail.due] if services.mail else []  # the mailbox, every AYUDA_MAIL_POLL_SECONDS
             services.outbox.start(also=jobs)
         if services.slack is not None:  # Slack events left behind by a crash, or waiting for a retry
-            services.slack.limits = app.state.rate_limits
+            services.slack.limits, services.slack.metrics = app.state.rate_limits, app.state.metrics
             services.slack.start()
         ready, detail = services.index_status()
         logging.getLogger("app").info("Ayuda started: index %s (%s)", "ready" if ready else "NOT ready", detail)

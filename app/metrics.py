@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+if TYPE_CHECKING:
+    from app.chat.service import TurnResult
 
 
 class Metrics:
@@ -22,3 +28,24 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def counted_turn(metrics: Metrics | None, turn: Callable[[], TurnResult]) -> TurnResult:
+    """A chat turn from Slack or e-mail, timed and counted as the web's are (nothing when `metrics` is None)."""
+    if metrics is None:
+        return turn()
+    with metrics.latency.time():
+        result = turn()
+    count(metrics, result)
+    return result
+
+
+def count(metrics: Metrics, result: TurnResult) -> None:
+    """A turn's outcome, its ticket and its LLM calls, whatever the channel."""
+    metrics.turns.labels(result.outcome, result.language).inc()
+    if result.ticket:
+        metrics.tickets.labels(result.ticket["queue"]).inc()
+    if "compose" in result.llm:
+        metrics.llm_answers.labels(result.llm["compose"]).inc()
+    if "rewrite" in result.llm:
+        metrics.llm_rewrites.labels(result.llm["rewrite"]).inc()

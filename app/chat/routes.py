@@ -23,6 +23,7 @@ from app.chat.service import TurnResult
 from app.deps import ChatDep, CurrentUser, ServicesDep
 from app.errors import ERROR_RESPONSES, AyudaError, NotReady
 from app.limits import ChatRateLimit
+from app.metrics import count
 from app.retrieval import IndexNotFound
 from app.retrieval.language import LANGUAGES
 
@@ -45,16 +46,6 @@ def to_response(result: TurnResult) -> ChatResponse:
         next_steps=result.next_steps,
         stored=result.stored,
     )
-
-
-def count(metrics: Any, result: TurnResult) -> None:
-    metrics.turns.labels(result.outcome, result.language).inc()
-    if result.ticket:
-        metrics.tickets.labels(result.ticket["queue"]).inc()
-    if "compose" in result.llm:
-        metrics.llm_answers.labels(result.llm["compose"]).inc()
-    if "rewrite" in result.llm:
-        metrics.llm_rewrites.labels(result.llm["rewrite"]).inc()
 
 
 @router.post("/chat", response_model=ChatResponse, dependencies=[ChatRateLimit])

@@ -15,8 +15,8 @@ router = APIRouter(prefix="/api/v1/admin/privacy", tags=["admin"], responses=ERR
 
 @router.get("/users/{user}/export")
 def export(user: str, admin: CurrentAdmin, services: ServicesDep) -> dict[str, Any]:
-    """Everything stored about a user (conversations, messages, tickets with public events, feedback) as JSON.
-    Recorded in the audit log."""
+    """Everything stored about a user (conversations, messages, tickets with public events and mailed files,
+    feedback) as JSON. Recorded in the audit log."""
     return services.privacy.export(user, admin.id)
 
 

@@ -11,6 +11,7 @@ an agent wrote on another employee's ticket stays with that ticket: it belongs t
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import uuid
 from typing import Any
@@ -84,8 +85,9 @@ def _iso(moment: dt.datetime | None) -> str | None:
 
 
 def export_user(s: Session, user_id: str, actor: str) -> dict[str, Any]:
-    """Everything stored about `user_id`: conversations with their messages, tickets with their public events,
-    and feedback. Nothing of another user (internal agent notes are left out, as in the employee's ticket view)."""
+    """Everything stored about `user_id`: conversations with their messages, tickets with their public events and
+    the files the user mailed to them (the content as base64), and feedback. Nothing of another user (internal
+    agent notes are left out, as in the employee's ticket view)."""
     convs = s.scalars(select(Conversation).where(Conversation.user_id == user_id)
                       .order_by(Conversation.created_at)).all()
     conversations: list[dict[str, Any]] = []
@@ -107,6 +109,10 @@ def export_user(s: Session, user_id: str, actor: str) -> dict[str, Any]:
             "csat_score": t.csat_score, "csat_comment": t.csat_comment,
             "events": [{"seq": e.seq, "kind": e.kind, "actor": e.actor, "body": e.body,
                         "created_at": _iso(e.created_at)} for e in t.events if e.public],
+            "attachments": [{"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size,
+                             "created_at": _iso(a.created_at), "data_base64": base64.b64encode(a.data).decode("ascii")}
+                            for a in s.scalars(select(TicketAttachment).where(TicketAttachment.ticket_id == t.id)
+                                               .order_by(TicketAttachment.created_at))],
         })
         if t.csat_score is not None:
             feedback.append({"ticket": t.number, "csat_score": t.csat_score, "comment": t.csat_comment})

@@ -144,3 +144,11 @@ def reply_to(original: Message, sender: str, body: str) -> EmailMessage:
     refs = " ".join(f"{original.get('References', '')} {original['Message-ID']}".split())
     return mail(sender, f"Re: {original['Subject']}", body,
                 headers={"In-Reply-To": original["Message-ID"], "References": refs})
+
+
+def counted(client, name: str, **labels: str) -> float:  # type: ignore[no-untyped-def]
+    """A sample of GET /metrics, summed over its series with these labels."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    families = text_string_to_metric_families(client.get("/metrics").text)
+    return sum(s.value for f in families for s in f.samples if s.name == name and labels.items() <= s.labels.items())

@@ -8,7 +8,7 @@ import imaplib
 import pytest
 from sqlalchemy import select
 
-from tests.channels.conftest import HELP, mail, reply_to
+from tests.channels.conftest import HELP, counted, mail, reply_to
 
 pytestmark = pytest.mark.integration
 ANA = "ana.garcia@brightwave.example"
@@ -54,6 +54,14 @@ def test_a_confident_question_is_answered_by_a_threaded_reply_citing_the_documen
     user_turn = rows(mail_app, Message, conversation_id=conv.id, role="user")[0]
     assert user_turn.content == "How do I reset my password?"
     assert imap.flagged("$AyudaDone") == 1
+
+
+def test_a_mail_turn_is_counted_in_the_metrics_as_a_web_turn_is(mail_app, imap, smtp):
+    imap.append(mail(ANA, "Password", "How do I reset my password?").as_bytes())
+    assert poll(mail_app) == {"answered": 1}
+    assert counted(mail_app, "ayuda_chat_turns_total") == 1
+    assert counted(mail_app, "ayuda_chat_turns_total", outcome="answered", language="en") == 1
+    assert counted(mail_app, "ayuda_chat_seconds_count") == 1
 
 
 def test_an_unclear_mail_opens_a_ticket_and_replies_to_the_ticket_thread_land_on_it(mail_app, imap, smtp):

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from tests.channels.conftest import counted
 from tests.conftest import CORPUS, make_settings
 from tests.support.fake_slack import BOT_USER, FakeSlack, Posted, action_body, event_body, sign, slack_user
 
@@ -208,6 +209,19 @@ def test_a_retried_event_is_handled_once(client, fake):
     with db(client) as s:
         row = s.get(SlackEvent, "EvRETRY0001")
         assert row.status == "done" and row.payload == {}  # the message text is not kept here once handled
+
+
+def test_a_slack_turn_is_counted_in_the_metrics_as_a_web_turn_is(client, fake):
+    before = (counted(client, "ayuda_chat_turns_total"),
+              counted(client, "ayuda_chat_turns_total", outcome="answered", language="en"),
+              counted(client, "ayuda_chat_seconds_count"))
+    event = dm(ANA, "How do I connect to the VPN?")
+    send_event(client, event)
+    replies(fake, "D" + ANA, event["ts"])
+    after = (counted(client, "ayuda_chat_turns_total"),
+             counted(client, "ayuda_chat_turns_total", outcome="answered", language="en"),
+             counted(client, "ayuda_chat_seconds_count"))
+    assert after == (before[0] + 1, before[1] + 1, before[2] + 1)
 
 
 def test_an_unknown_user_is_politely_refused(client, fake):

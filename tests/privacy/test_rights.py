@@ -3,6 +3,7 @@ PostgreSQL, real app and model)."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 
@@ -18,6 +19,7 @@ ULLA = "ulla.erase@brightwave.example"
 VICTOR = "victor.keep@brightwave.example"
 U, V = {"X-Ayuda-User": ULLA}, {"X-Ayuda-User": VICTOR}
 IBAN = "ES91 2100 0418 4502 0005 1332"
+PAYSLIP = b"%PDF-1.4 ZORBLAT-D1 \x00\xff\xfe"  # not text: exported as base64
 
 
 def agent_of(queue: str) -> dict[str, str]:
@@ -37,14 +39,25 @@ def every_row(client) -> str:  # type: ignore[no-untyped-def]
     return "\n".join(lines)
 
 
+def attach(client, ticket_id: str, filename: str, data: bytes) -> None:  # type: ignore[no-untyped-def]
+    """A file mailed to the ticket, stored as the e-mail channel stores it."""
+    from app.channels.email.models import TicketAttachment
+
+    with client.app.state.services.sessions.begin() as s:
+        s.add(TicketAttachment(ticket_id=ticket_id, filename=filename, content_type="application/pdf",
+                               size=len(data), data=data, message_id="<m1@brightwave.example>"))
+
+
 def ullas_history(client) -> dict:  # type: ignore[no-untyped-def]
-    """Ulla answers, 👎 with a comment, asks for a person (ticket), gets a reply, adds a message, rates it."""
+    """Ulla answers, 👎 with a comment, asks for a person (ticket), mails a file to it, gets a reply, adds a
+    message, rates it."""
     answered = ask(client, "How many days of annual leave do I get? ZORBLAT-Q1", U)
     client.post(f"/api/v1/messages/{answered['message_id']}/feedback",
                 json={"helpful": False, "comment": "ZORBLAT-C1 not what I asked"}, headers=U)
     escalated = ask(client, f"I want to talk to a person about my payslip, my IBAN is {IBAN} ZORBLAT-Q2", U,
                     conversation_id=answered["conversation_id"])
     ticket = escalated["ticket"]
+    attach(client, ticket["id"], "ZORBLAT-F1.pdf", PAYSLIP)
     agent = agent_of(ticket["queue"])
     client.post(f"/api/v1/agent/tickets/{ticket['id']}/reply", json={"body": "Updated, ZORBLAT-R1"}, headers=agent)
     client.post(f"/api/v1/tickets/{ticket['id']}/messages", json={"body": "Thanks ZORBLAT-M1"}, headers=U)
@@ -57,6 +70,7 @@ def ullas_history(client) -> dict:  # type: ignore[no-untyped-def]
 
 def victors_ticket(client) -> dict:  # type: ignore[no-untyped-def]
     ticket = ask(client, "I want to talk to a person, my laptop screen is broken KEEPME-V1", V)["ticket"]
+    attach(client, ticket["id"], "KEEPME-F.pdf", b"KEEPME-D")
     client.post(f"/api/v1/agent/tickets/{ticket['id']}/reply", json={"body": "Bring it to the Tech Bar KEEPME-R"},
                 headers=agent_of(ticket["queue"]))
     return ticket
@@ -74,6 +88,11 @@ def test_export_has_everything_of_the_user_and_nothing_of_another(client):
         assert mine in text
     assert [t["number"] for t in data["tickets"]] == [ticket["number"]]
     assert {"helpful": False, "comment": "ZORBLAT-C1 not what I asked"}.items() <= data["feedback"][0].items()
+    [attached] = data["tickets"][0]["attachments"]
+    assert {k: v for k, v in attached.items() if k not in ("id", "created_at")} == {
+        "filename": "ZORBLAT-F1.pdf", "content_type": "application/pdf", "size": len(PAYSLIP),
+        "data_base64": base64.b64encode(PAYSLIP).decode("ascii")}
+    assert dt.datetime.fromisoformat(attached["created_at"]).tzinfo is not None
     assert "KEEPME" not in text and VICTOR not in text
     bad = client.get("/api/v1/admin/privacy/users/not a user!/export", headers=ADMIN)
     assert bad.status_code == 400 and "user must be" in bad.json()["error"]["message"]

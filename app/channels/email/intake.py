@@ -27,6 +27,7 @@ from app.db import session_scope
 from app.errors import AyudaError, Conflict, InvalidInput
 from app.escalation.models import OutboxMessage, Ticket
 from app.escalation.service import TicketService
+from app.metrics import Metrics, counted_turn
 from app.ratelimits import RateLimits
 from app.security import User, make_user
 
@@ -46,6 +47,7 @@ class MailIntake:
                  tickets: TicketService, limits: RateLimits | None = None) -> None:
         self.settings, self.sessions, self.chat, self.tickets = settings, sessions, chat, tickets
         self.limits = limits or RateLimits(settings)
+        self.metrics: Metrics | None = None  # the app's /metrics, where turns are counted (set by create_app)
 
     def handle(self, mail: InboundMail) -> Handled:
         with session_scope(self.sessions) as s:
@@ -127,7 +129,8 @@ class MailIntake:
         key = "mail:" + hashlib.sha256(mail.message_id.encode()).hexdigest()[:40]
         question = text[: self.settings.max_message_chars] or question_subject(mail.subject) or "?"
         try:
-            result = self.chat.turn(user, question, conversation_id, idempotency_key=key)
+            result = counted_turn(self.metrics, lambda: self.chat.turn(user, question, conversation_id,
+                                                                        idempotency_key=key))
         except Conflict:  # another mail of this conversation is being answered: next pass
             return Handled("retry", "busy", conversation_id)
         except InvalidInput:  # nothing readable once cleaned (control characters only, …)

@@ -41,6 +41,7 @@ from app.config import Settings
 from app.db import rowcount, session_scope
 from app.errors import BadRequest, Conflict, InvalidInput, NotFound, TooManyRequests, Unauthorized
 from app.escalation.service import TicketService
+from app.metrics import Metrics, counted_turn
 from app.retrieval.language import LANGUAGES, detect_language
 from app.security import User
 
@@ -65,6 +66,7 @@ class SlackChannel:
         self.verifier = SignatureVerifier(settings.slack_signing_secret)
         self.pool = ThreadPoolExecutor(settings.slack_workers, thread_name_prefix="slack")
         self.limits: RateLimits | None = None  # the app's per-user limits (set by create_app)
+        self.metrics: Metrics | None = None  # the app's /metrics, where turns are counted (set by create_app)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -238,7 +240,8 @@ class SlackChannel:
         """One chat turn, posted in the thread, or by DM only when it must stay private."""
         reader = user if in_dm else User(user.id)  # in a channel: documents for everyone only
         try:
-            result = self.chat.turn(reader, text, conversation_id, idempotency_key=key[:100])
+            result = counted_turn(self.metrics, lambda: self.chat.turn(reader, text, conversation_id,
+                                                                        idempotency_key=key[:100]))
         except InvalidInput as e:  # e.g. too long: say so; retrying would not help
             self.api.post(channel, escape(e.message), thread_ts=root)
             return None
