@@ -58,10 +58,15 @@ class IdempotencyKeys:
                                "seconds", code="idempotency_in_progress", retry_after=2)
             time.sleep(self.poll_seconds)
 
-    def complete(self, user_id: str, key: str, conversation_id: str, message_id: str) -> None:
-        with session_scope(self.sessions) as s:
-            s.execute(update(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
-                      .values(conversation_id=conversation_id, message_id=message_id))
+    def complete(self, user_id: str, key: str, conversation_id: str, message_id: str,
+                 session: Session | None = None) -> None:
+        """The turn's answer is stored: retries get it. With `session`, in that transaction (the answer's own)."""
+        if session is None:
+            with session_scope(self.sessions) as s:
+                self.complete(user_id, key, conversation_id, message_id, s)
+            return
+        session.execute(update(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+                        .values(conversation_id=conversation_id, message_id=message_id))
 
     def release(self, user_id: str, key: str) -> None:
         """The turn failed: forget the claim so a retry runs it again."""

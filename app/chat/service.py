@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session
 
 from app.chat.cache import CACHEABLE, AnswerCache
 from app.chat.composer import Citation, Composer, Emit, ExtractiveComposer, suggest
@@ -118,8 +119,7 @@ class ChatService:
         except BaseException:
             self.keys.release(user.id, idempotency_key)
             raise
-        self.keys.complete(user.id, idempotency_key, result.conversation_id, result.message_id)
-        return result
+        return result  # the key was completed in the answer's transaction
 
     def _serialized(self, user: User, message: str, conversation_id: str | None, language: str | None,
                     idempotency_key: str | None, emit: Emit | None = None) -> TurnResult:
@@ -136,16 +136,18 @@ class ChatService:
         cached = self.cache.get(key) if key is not None else None
         if cached is not None:
             return self._replay(user, message, lang, cached, idempotency_key)
-        conv = self.store.get_or_create(user.id, conversation_id, lang)
-        history = history if conversation_id else []
+        conv_id = self.store.owned(user.id, conversation_id).id if conversation_id else None
         uses_llm = self.rewriter is not None or self.composer is not self.extractive
-        confidential = uses_llm and bool(conversation_id) and bool(  # only an LLM needs to know (one query)
-            self.store.escalation_reasons(conv.id).intersection(CONFIDENTIAL_REASONS))
+        confidential = uses_llm and conv_id is not None and bool(  # only an LLM needs to know (one query)
+            self.store.escalation_reasons(conv_id).intersection(CONFIDENTIAL_REASONS))
         query = self._contextualize(message, history)
-        question = self.store.add_message(conv.id, "user", message, lang, search_query=query,
-                                          idempotency_key=idempotency_key)  # stored before any answering
+        asked = {"role": "user", "content": message, "search_query": query, "idempotency_key": idempotency_key}
+        question = None  # stored on its own before a slow (LLM) answer or a ticket; else with the answer
+        if uses_llm:
+            question = self.store.save_turn(user.id, conv_id, lang, [asked])
+            conv_id = question.conversation_id
         rewritten, rewrite_result = self._rewrite(message, history, confidential)
-        if rewritten:  # the LLM's standalone question: what later follow-ups build on
+        if rewritten and question is not None:  # the LLM's standalone question: what later follow-ups build on
             query = rewritten
             self.store.update_message(question.id, search_query=query)
         draft = self.respond(user, message, query, lang, emit=emit, standalone=rewritten is not None,
@@ -154,26 +156,39 @@ class ChatService:
             draft.retrieval["rewrite"] = {"result": rewrite_result, "query": rewritten}
         ticket = None
         if draft.outcome == ESCALATED and self.escalator is not None:
-            escalated = self.escalator.escalate(user, conv.id, message, lang, draft.reason or "low_confidence",
+            if question is None:  # the ticket's transcript starts with the question
+                question = self.store.save_turn(user.id, conv_id, lang, [asked])
+                conv_id = question.conversation_id
+            assert conv_id is not None
+            escalated = self.escalator.escalate(user, conv_id, message, lang, draft.reason or "low_confidence",
                                                 draft.confidence, draft.hits, idempotency_key)
             ticket = escalated.ticket
             draft.answer = f"{draft.answer}\n\n{escalated.message}"
             draft.next_steps = escalated.next_steps
-        reply = self.store.add_message(
-            conv.id, "assistant", draft.answer, lang, outcome=draft.outcome, confidence=round(draft.confidence, 4),
-            citations=[c.__dict__ for c in draft.citations], ticket_id=ticket["id"] if ticket else None,
-            retrieval=draft.retrieval | {"reason": draft.reason, "next_steps": draft.next_steps, "ticket": ticket,
-                                         "audiences": reply_audiences(draft.outcome,
-                                                                      [c.doc_id for c in draft.citations],
-                                                                      draft.hits)},
-        )
-        log.info("turn %s outcome=%s confidence=%.2f", question.id, draft.outcome, draft.confidence)
+        answer = {"role": "assistant", "content": draft.answer, "outcome": draft.outcome,
+                  "confidence": round(draft.confidence, 4), "citations": [c.__dict__ for c in draft.citations],
+                  "ticket_id": ticket["id"] if ticket else None,
+                  "retrieval": draft.retrieval | {"reason": draft.reason, "next_steps": draft.next_steps,
+                                                  "ticket": ticket, "audiences": self._audiences(draft)}}
+        reply = self.store.save_turn(user.id, conv_id, lang, [answer] if question else [asked, answer],
+                                     also=self._completes(user, idempotency_key))
+        log.info("turn %s outcome=%s confidence=%.2f", reply.id, draft.outcome, draft.confidence)
         if key is not None and draft.outcome in CACHEABLE and ticket is None and not draft.retrieval.get("llm"):
             self.cache.put(key, draft)
         llm = {k: v["result"] for k, v in (("compose", draft.retrieval.get("llm")),
                                            ("rewrite", draft.retrieval.get("rewrite"))) if v}
-        return TurnResult(conv.id, reply.id, draft.answer, lang, draft.citations, draft.confidence, draft.outcome,
-                          draft.next_steps, draft.reason, draft.hits, ticket, llm)
+        return TurnResult(reply.conversation_id, reply.id, draft.answer, lang, draft.citations, draft.confidence,
+                          draft.outcome, draft.next_steps, draft.reason, draft.hits, ticket, llm)
+
+    def _completes(self, user: User, idempotency_key: str | None) -> Callable[[Session, Any], None] | None:
+        """Completes the turn's idempotency key in the answer's own transaction."""
+        if not idempotency_key:
+            return None
+        return lambda s, reply: self.keys.complete(user.id, idempotency_key, reply.conversation_id, reply.id, s)
+
+    @staticmethod
+    def _audiences(draft: Draft) -> list[list[str]]:
+        return reply_audiences(draft.outcome, [c.doc_id for c in draft.citations], draft.hits)
 
     def _cache_key(self, user: User, message: str, lang: str) -> Hashable | None:
         """The answer cache's key for a first message (None: not cacheable here)."""
@@ -184,15 +199,13 @@ class ChatService:
 
     def _replay(self, user: User, message: str, lang: str, draft: Draft, idempotency_key: str | None) -> TurnResult:
         """A repeated first question: the cached answer, stored with its question in one transaction."""
-        reply = self.store.add_exchange(
-            user.id, lang, {"content": message, "search_query": message, "idempotency_key": idempotency_key},
-            {"content": draft.answer, "outcome": draft.outcome, "confidence": round(draft.confidence, 4),
-             "citations": [c.__dict__ for c in draft.citations],
-             "retrieval": draft.retrieval | {"cached": True, "reason": draft.reason, "next_steps": draft.next_steps,
-                                             "ticket": None,
-                                             "audiences": reply_audiences(draft.outcome,
-                                                                          [c.doc_id for c in draft.citations],
-                                                                          draft.hits)}})
+        asked = {"role": "user", "content": message, "search_query": message, "idempotency_key": idempotency_key}
+        answer = {"role": "assistant", "content": draft.answer, "outcome": draft.outcome,
+                  "confidence": round(draft.confidence, 4), "citations": [c.__dict__ for c in draft.citations],
+                  "retrieval": draft.retrieval | {"cached": True, "reason": draft.reason,
+                                                  "next_steps": draft.next_steps, "ticket": None,
+                                                  "audiences": self._audiences(draft)}}
+        reply = self.store.save_turn(user.id, None, lang, [asked, answer], also=self._completes(user, idempotency_key))
         return TurnResult(reply.conversation_id, reply.id, draft.answer, lang, draft.citations, draft.confidence,
                           draft.outcome, draft.next_steps, draft.reason, draft.hits, None)
 

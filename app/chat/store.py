@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -75,28 +75,13 @@ class ConversationStore:
                     raise busy from e
                 yield
 
-    def get_or_create(self, user_id: str, conversation_id: str | None, language: str) -> Conversation:
+    def owned(self, user_id: str, conversation_id: str) -> Conversation:
+        """The employee's own conversation (NotFound for another's or an unknown id)."""
         with session_scope(self.sessions) as s:
-            if conversation_id:
-                conv = s.get(Conversation, conversation_id)
-                if conv is None or conv.user_id != user_id:
-                    raise NotFound(f"conversation {conversation_id} does not exist; omit conversation_id to start one")
-                return conv
-            conv = Conversation(user_id=user_id, language=language)
-            s.add(conv)
+            conv = s.get(Conversation, conversation_id)
+            if conv is None or conv.user_id != user_id:
+                raise NotFound(f"conversation {conversation_id} does not exist; omit conversation_id to start one")
             return conv
-
-    def add_exchange(self, user_id: str, language: str, question: dict[str, Any], reply: dict[str, Any]) -> Message:
-        """A new conversation with its question and answer in one transaction (an answer known at once: the
-        question can't be lost between the two). Returns the answer."""
-        with session_scope(self.sessions) as s:
-            conv = Conversation(user_id=user_id, language=language)
-            s.add(conv)
-            s.flush()
-            s.add(Message(conversation_id=conv.id, seq=1, role="user", language=language, **question))
-            msg = Message(conversation_id=conv.id, seq=2, role="assistant", language=language, **reply)
-            s.add(msg)
-        return msg
 
     def history(self, conversation_id: str, limit: int = 10) -> list[Message]:
         with session_scope(self.sessions) as s:
@@ -114,7 +99,14 @@ class ConversationStore:
             return {str(r.get("reason")) for r in rows if r and r.get("reason")}
 
     def add_message(self, conversation_id: str, role: str, content: str, language: str, **fields: Any) -> Message:
-        """Append a message (its own transaction, so an accepted question is stored before any answering).
+        """Append a message in its own transaction (a question stored before a slow answer or a ticket)."""
+        return self.save_turn(None, conversation_id, language, [{"role": role, "content": content, **fields}])
+
+    def save_turn(self, user_id: str | None, conversation_id: str | None, language: str,
+                  messages: list[dict[str, Any]], also: Callable[[Session, Message], None] | None = None) -> Message:
+        """Append a turn's messages in one transaction (one fsync, not one per message), in a new conversation of
+        `user_id` when `conversation_id` is None. `also(session, last_message)` writes in the same transaction (the
+        idempotency key's completion). Returns the last message.
 
         The conversation row is locked before the next `seq` is read: SELECT … FOR UPDATE on PostgreSQL; on
         SQLite the UPDATE is the transaction's first write, which takes the database write lock (waiting up to
@@ -122,15 +114,25 @@ class ConversationStore:
         for attempt in range(3):
             try:
                 with session_scope(self.sessions) as s:
-                    s.execute(select(Conversation.id).where(Conversation.id == conversation_id).with_for_update())
-                    s.execute(update(Conversation).where(Conversation.id == conversation_id)
-                              .values(language=language, updated_at=dt.datetime.now(dt.UTC)))
-                    seq = s.scalar(select(func.coalesce(func.max(Message.seq), 0)).where(
-                        Message.conversation_id == conversation_id)) or 0
-                    msg = Message(conversation_id=conversation_id, seq=seq + 1, role=role, content=content,
-                                  language=language, **fields)
-                    s.add(msg)
-                return msg
+                    if conversation_id is None:
+                        conv = Conversation(user_id=user_id, language=language)
+                        s.add(conv)
+                        s.flush()
+                        conv_id, seq = conv.id, 0
+                    else:
+                        conv_id = conversation_id
+                        s.execute(select(Conversation.id).where(Conversation.id == conv_id).with_for_update())
+                        s.execute(update(Conversation).where(Conversation.id == conv_id)
+                                  .values(language=language, updated_at=dt.datetime.now(dt.UTC)))
+                        seq = s.scalar(select(func.coalesce(func.max(Message.seq), 0)).where(
+                            Message.conversation_id == conv_id)) or 0
+                    rows = [Message(conversation_id=conv_id, seq=seq + i, language=language, **m)
+                            for i, m in enumerate(messages, 1)]
+                    s.add_all(rows)
+                    s.flush()
+                    if also is not None:
+                        also(s, rows[-1])
+                return rows[-1]
             except IntegrityError:
                 if attempt == 2:
                     raise
