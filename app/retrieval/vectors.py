@@ -163,14 +163,14 @@ def sentence_groups(chunk: Chunk) -> list[list[tuple[int, int]]]:
     return [[(0, head), (head + 1 + a, head + 1 + b)] for a, b in sentence_spans(chunk.text)]
 
 
-def embed_chunks(chunks: Sequence[Chunk], embedder: Embedder, progress: Callable[[int], None] | None = None,
-                 group: int = 64) -> ChunkVectors:
+def embed_chunks(chunks: Sequence[Chunk], embedder: Embedder,
+                 progress: Callable[[int], None] | None = None) -> ChunkVectors:
     """All vectors of these chunks. `progress` is called with a number of chunks done, while the encoder works.
 
     With pooled sentence vectors (`sentence_recipe`) one pass over all the chunks, batched by token length across
-    documents, gives the chunk vectors and the sentence vectors. Otherwise chunks go in groups, each with its
-    sentences (identical sentence texts encoded once), so that `progress` advances while the sentences are
-    embedded too."""
+    documents, gives the chunk vectors and the sentence vectors. Otherwise two passes, each batched by length
+    across documents: the chunks, then their sentences (identical sentence texts encoded once); `progress`
+    advances with both, in proportion to their characters."""
     empty = np.zeros((0, embedder.dimension), "float32")
     owners: list[int] = []
     if sentence_recipe(embedder) == "pooled" and chunks:
@@ -183,25 +183,45 @@ def embed_chunks(chunks: Sequence[Chunk], embedder: Embedder, progress: Callable
             every = [t for c in chunks for t in sentence_texts(c)]
             sentence_matrix[cut] = embedder.encode_passages([every[r] for r in cut], batch_size=64)
     else:
-        vectors: list[np.ndarray] = []
-        sents: list[np.ndarray] = []
-        for start in range(0, len(chunks), group):
-            part = chunks[start : start + group]
-            vectors.append(embedder.encode_passages([c.embed_text() for c in part]))
-            texts = [(start + i, s) for i, c in enumerate(part) for s in sentence_texts(c)]
-            if texts:
-                unique = list(dict.fromkeys(s for _, s in texts))
-                row = {s: i for i, s in enumerate(unique)}
-                encoded = embedder.encode_passages(unique, batch_size=64)
-                sents.append(encoded[[row[s] for _, s in texts]])
-                owners.extend(i for i, _ in texts)
-            if progress:
-                progress(len(part))
-        matrix = np.vstack(vectors) if vectors else empty
-        sentence_matrix = np.vstack(sents) if sents else empty
+        texts = [c.embed_text() for c in chunks]
+        per_chunk = [sentence_texts(c) for c in chunks]
+        unique = list(dict.fromkeys(t for ts in per_chunk for t in ts))
+        row = {t: i for i, t in enumerate(unique)}
+        ticks = _Progress(len(chunks), progress, [texts, unique])
+        matrix = embedder.encode_passages(texts, progress=ticks.of(0)) if texts else empty
+        encoded = embedder.encode_passages(unique, batch_size=64, progress=ticks.of(1)) if unique else empty
+        owners = [i for i, ts in enumerate(per_chunk) for _ in ts]
+        sentence_matrix = encoded[[row[t] for ts in per_chunk for t in ts]] if owners else empty
+        ticks.finish()
     companion = embedder.companion.encode([c.embed_text() for c in chunks]) if embedder.companion else None
     return ChunkVectors(np.ascontiguousarray(matrix, dtype="float32"), np.ascontiguousarray(sentence_matrix,
                         dtype="float32"), np.array(owners, dtype=np.int32), companion, embed_headings(chunks, embedder))
+
+
+class _Progress:
+    """Chunks-done counts for `progress` while passes over other texts run, each pass weighted by its characters."""
+
+    def __init__(self, chunks: int, progress: Callable[[int], None] | None, passes: list[list[str]]) -> None:
+        self.chunks, self.progress, self.done, self.reported = chunks, progress, 0.0, 0
+        chars = [sum(map(len, texts)) for texts in passes]
+        total = sum(chars) or 1
+        self.shares = [(c / total, len(texts)) for c, texts in zip(chars, passes, strict=True)]
+
+    def of(self, n: int) -> Callable[[int], None]:
+        share, count = self.shares[n]
+
+        def tick(k: int) -> None:
+            self.done += share * k / max(count, 1)
+            self._report(min(self.chunks, int(self.done * self.chunks)))
+        return tick
+
+    def finish(self) -> None:
+        self._report(self.chunks)
+
+    def _report(self, now: int) -> None:
+        if self.progress is not None and now > self.reported:
+            self.progress(now - self.reported)
+            self.reported = now
 
 
 def sentence_max(scores: np.ndarray, sentence_scores: np.ndarray, owners: np.ndarray) -> np.ndarray:

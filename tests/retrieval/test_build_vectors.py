@@ -170,3 +170,29 @@ def test_an_incremental_build_reads_only_written_files_and_reuses_bm25_tokens(tm
     tokens = index_module._load_tokens(loaded.path)
     assert tokens == [tokenize(c.embed_text(), c.language) for c in loaded.chunks]
     assert loaded.manifest["documents"]["it/phishing.md"]["file"][0] == (corpus / "it" / "phishing.md").stat().st_size
+
+
+def test_texts_are_batched_by_a_budget_of_padded_tokens():
+    from app.retrieval.embeddings import token_batches
+
+    lengths = [500, 10, 12, 300, 11, 600, 40]
+    batches = token_batches(lengths, 1024)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))  # each text once
+    assert all(len(b) == 1 or max(lengths[i] for i in b) * len(b) <= 1024 for b in batches)
+    assert batches[0] == [1, 4, 2, 6]  # the short ones together, shortest first
+    assert [5] in batches  # longer than half the budget: alone
+
+
+def test_build_progress_counts_every_chunk_once_across_both_passes():
+    from app.retrieval.vectors import _Progress
+
+    seen: list[int] = []
+    ticks = _Progress(10, seen.append, [["a" * 100] * 4, ["b" * 50] * 8])
+    chunks, sentences = ticks.of(0), ticks.of(1)
+    chunks(2)
+    chunks(2)
+    assert sum(seen) == 5  # the chunk pass is half the characters
+    for _ in range(8):
+        sentences(1)
+    ticks.finish()
+    assert sum(seen) == 10 and all(n > 0 for n in seen)
