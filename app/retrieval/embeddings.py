@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,6 +21,10 @@ log = logging.getLogger(__name__)
 # ONNX Runtime batches: measured fastest here at ~1,024 tokens with padding (chunks and sentences alike, 2 cores);
 # batches of 4,096 tokens were 1.3x slower (their activations no longer fit the CPU caches).
 TOKENS_PER_BATCH = 1024
+# Texts whose vectors an ONNX export must reproduce (cosine >= 0.9999) before it is used: accents, a long
+# passage, spaces around a text.
+PROBE = ["¿Cuántos días de vacaciones tengo al año?", "Employees accrue 1.5 days of paid leave per month worked; "
+         "unused days carry over until March 31 of the following year.", "  Spaces AROUND  "]
 _FINGERPRINT_FILES = ("config.json", "modules.json", "config_sentence_transformers.json", "ayuda_converted.json")
 
 
@@ -38,40 +44,86 @@ class Embedder:
             )
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        import torch
-        import transformers
-        from sentence_transformers import SentenceTransformer
-
-        transformers.utils.logging.disable_progress_bar()
-        transformers.utils.logging.set_verbosity_error()
-
-        torch.set_num_threads(threads)
-        self.path = path
-        self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        self.dimension = int(self.model.get_embedding_dimension() or 0)
-        prompts = self.model.prompts or {}
-        self._query_prompt = "query" if "query" in prompts else None
-        self._passage_prompt = "passage" if "passage" in prompts else ("document" if "document" in prompts else None)
-        self.model_id = f"{path.name}:{self.dimension}:{fingerprint(path)}"
+        self.path, self._threads = path, threads
+        self._st: Any = None  # sentence-transformers' model: not loaded while the checked ONNX export runs alone
+        self._st_lock = threading.Lock()
         # "pooled": an index build takes sentence vectors from the chunk pass (app/retrieval/vectors.py
         # `sentence_recipe`); "encoded": each sentence is encoded on its own (about 2.5x the build's encoder time)
         if sentence_vectors not in ("pooled", "encoded"):
             raise ValueError(f"sentence_vectors must be 'pooled' or 'encoded', not {sentence_vectors!r}")
         self.sentence_vectors = sentence_vectors
+        if runtime not in ("onnx", "torch"):
+            raise ValueError(f"runtime must be 'onnx' or 'torch', not {runtime!r}")
         # Every encode runs on one dedicated thread: torch/oneDNN caches kernels per thread and per input
         # shape, so a pool of request threads would each pay the warm-up (~100 ms–1 s) again.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
-        self._queries = QueryCache(self.dimension)
-        if runtime not in ("onnx", "torch"):
-            raise ValueError(f"runtime must be 'onnx' or 'torch', not {runtime!r}")
-        # "onnx": the transformer runs on ONNX Runtime (app/retrieval/onnx.py) when this model's pooling allows it
-        self._onnx = self._load_onnx(threads) if runtime == "onnx" else None
+        # "onnx": the transformer runs on ONNX Runtime (app/retrieval/onnx.py) when this model's pooling allows it;
+        # once an export has been checked against torch, later loads run it without loading torch's weights
+        # (measured: 0.94 against 1.44 GB with the companion), unless pooled sentence vectors need the torch model.
+        self._onnx = self._load_checked(threads) if runtime == "onnx" and sentence_vectors != "pooled" else None
+        if self._onnx is None:
+            self._describe(self.model.tokenizer, self.model.prompts or {}, int(self.model.max_seq_length or 512),
+                           int(self.model.get_embedding_dimension() or 0))
+            self._onnx = self._load_onnx(threads) if runtime == "onnx" else None
         self.runtime = "onnx" if self._onnx is not None else "torch"
+        self._queries = QueryCache(self.dimension)
         # A second encoder voting in the fusion (app/retrieval/companion.py); None when not configured.
         try:
             self.companion = CompanionEncoder(companion, threads=threads) if companion else None
         except CompanionNotFound as e:
             raise ModelNotFound(str(e)) from e
+
+    def _describe(self, tokenizer: Any, prompts: dict[str, str], max_length: int, dimension: int) -> None:
+        self.tokenizer, self.prompts, self.max_length, self.dimension = tokenizer, prompts, max_length, dimension
+        self._query_prompt = "query" if "query" in prompts else None
+        self._passage_prompt = "passage" if "passage" in prompts else ("document" if "document" in prompts else None)
+        self.model_id = f"{self.path.name}:{dimension}:{fingerprint(self.path)}"
+
+    @property
+    def model(self) -> Any:
+        """sentence-transformers' model with its weights, loaded on first use when the ONNX export runs alone."""
+        if self._st is None:
+            with self._st_lock:
+                if self._st is None:
+                    import torch
+                    import transformers
+                    from sentence_transformers import SentenceTransformer
+
+                    transformers.utils.logging.disable_progress_bar()
+                    transformers.utils.logging.set_verbosity_error()
+                    torch.set_num_threads(self._threads)
+                    self._st = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        return self._st
+
+    def _load_checked(self, threads: int) -> Any:
+        """The ONNX session alone (tokenizer, no torch weights) when an earlier load checked this export against
+        sentence-transformers for these model files and library versions and the probe still gives its vectors;
+        else None, and the caller loads the torch model and checks again."""
+        from app.retrieval import onnx
+
+        dimension = _mean_pooled_dimension(self.path)
+        if dimension is None:
+            return None
+        model_id = f"{self.path.name}:{dimension}:{fingerprint(self.path)}"
+        path = onnx.onnx_file(self.path, model_id)
+        check = onnx.recorded_check(path, model_id)
+        if check is None or check.get("files") != _files_stamp(self.path):  # weights or tokenizer replaced
+            return None
+        try:
+            tokenizer = FastTokenizer(self.path, int(check["max_seq_length"]))
+            session = onnx.OnnxTransformer(path, threads=threads)
+            self._describe(tokenizer, dict(check["prompts"]), int(check["max_seq_length"]), dimension)
+            probe = check["probe"]
+            ours = self._encode_onnx(session, list(probe["texts"]), probe["prompt_name"], batch_size=8)
+            cosine = float(np.min(np.sum(ours * np.asarray(probe["vectors"], dtype="float32"), axis=1)))
+        except Exception as e:  # noqa: BLE001 - the full load decides (and says why if ONNX can't be used)
+            log.info("ONNX export of %s can't run alone (%s): checking it against torch", self.path.name, e)
+            return None
+        if cosine < 0.9999:
+            log.info("ONNX export of %s no longer gives its recorded vectors (cosine %.5f): checking it against torch",
+                     self.path.name, cosine)
+            return None
+        return session
 
     @property
     def companion_id(self) -> str:
@@ -102,6 +154,8 @@ class Embedder:
 
     def _mean_pooled(self) -> bool:
         """A transformer, mean pooling (prompt included) and normalisation: what `_encode_onnx` reproduces."""
+        if self._st is None and self._onnx is not None:  # running alone: a full load checked it
+            return True
         modules: list[Any] = list(self.model)
         if len(modules) != 3 or not hasattr(modules[0], "auto_model"):
             return False
@@ -134,15 +188,17 @@ class Embedder:
         except Exception as e:  # noqa: BLE001 - any failure here leaves the torch path, which always works
             log.warning("ONNX Runtime unavailable for %s (%s): encoding with torch", self.path.name, e)
             return None
-        probe = ["¿Cuántos días de vacaciones tengo al año?", "Employees accrue 1.5 days of paid leave per month "
-                 "worked; unused days carry over until March 31 of the following year.", "  Spaces AROUND  "]
-        ours = self._encode_onnx(session, probe, self._passage_prompt, batch_size=3)
-        theirs = self._encode_torch(probe, self._passage_prompt, batch_size=3)
+        ours = self._encode_onnx(session, PROBE, self._passage_prompt, batch_size=3)
+        theirs = self._encode_torch(PROBE, self._passage_prompt, batch_size=3)
         cosine = float(np.min(np.sum(ours * theirs, axis=1)))
         if cosine < 0.9999:
             log.warning("ONNX export of %s disagrees with torch (cosine %.5f): encoding with torch", self.path.name,
                         cosine)
             return None
+        onnx.record_check(path, {"probe": {"texts": PROBE, "prompt_name": self._passage_prompt,
+                                           "vectors": np.round(theirs, 7).tolist()},
+                                 "prompts": self.prompts, "max_seq_length": self.max_length,
+                                 "files": _files_stamp(self.path)})
         return session
 
     @property
@@ -166,10 +222,10 @@ class Embedder:
         `tokens_per_batch` tokens including padding. `progress` is called with the number of texts done."""
         import torch
 
-        prompt = str((self.model.prompts or {}).get(self._passage_prompt or "") or "")
+        prompt = str(self.prompts.get(self._passage_prompt or "") or "")
         shift = len(prompt)
-        tokenizer = self.model.tokenizer
-        limit = int(self.model.max_seq_length or 512)
+        tokenizer = self.model.tokenizer  # transformers' own: character offsets (and torch, which pooling needs)
+        limit = self.max_length
         encoded = tokenizer([prompt + t for t in texts], truncation=True, max_length=limit,
                             return_offsets_mapping=True, return_special_tokens_mask=True)
         ids, offsets, special = encoded["input_ids"], encoded["offset_mapping"], encoded["special_tokens_mask"]
@@ -244,11 +300,10 @@ class Embedder:
         length-sorted batches of at most TOKENS_PER_BATCH tokens with padding (`batch_size` is not used: a budget
         of tokens suits short sentences and long chunks alike). `_load_onnx` checks the result against
         sentence-transformers' own at every load, so a version that prepares texts differently is caught."""
-        prompt = str((self.model.prompts or {}).get(prompt_name or "") or "") if prompt_name else ""
+        prompt = str(self.prompts.get(prompt_name or "") or "") if prompt_name else ""
         texts = [prompt + t for t in texts]  # as sentence-transformers 6 does (no stripping; the tokenizer lower-cases)
-        limit = int(self.model.max_seq_length or 512)
-        ids = self.model.tokenizer(texts, truncation="longest_first", max_length=limit)["input_ids"]
-        pad = int(self.model.tokenizer.pad_token_id or 0)
+        ids = self.tokenizer(texts, truncation="longest_first", max_length=self.max_length)["input_ids"]
+        pad = int(self.tokenizer.pad_token_id or 0)
         out = np.zeros((len(texts), self.dimension), dtype="float32")
         for batch in token_batches([len(i) for i in ids], TOKENS_PER_BATCH):
             width = max(len(ids[i]) for i in batch)
@@ -284,6 +339,49 @@ def token_batches(lengths: list[int], budget: int) -> list[list[int]]:
 def _normalise(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype="float32")
+
+
+class FastTokenizer:
+    """The folder's tokenizer.json through the tokenizers library, which transformers' fast tokenizer wraps, without
+    importing transformers (it imports torch: ~0.3 GB). Only what `_encode_onnx` calls; the recorded probe check
+    confirms it tokenizes as sentence-transformers does."""
+
+    is_fast = True
+
+    def __init__(self, folder: Path, max_length: int) -> None:
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(max_length)
+        config = folder / "tokenizer_config.json"
+        pad = json.loads(config.read_text()).get("pad_token") if config.exists() else None
+        pad = pad.get("content") if isinstance(pad, dict) else pad
+        self.pad_token_id = (self._tokenizer.token_to_id(pad) if isinstance(pad, str) else None) or 0
+
+    def __call__(self, texts: list[str], **_: Any) -> dict[str, list[list[int]]]:
+        return {"input_ids": [e.ids for e in self._tokenizer.encode_batch(texts)]}
+
+
+def _mean_pooled_dimension(path: Path) -> int | None:
+    """The vector size of a folder that is a transformer, mean pooling and normalisation (as its modules.json and
+    pooling config say); None for any other make-up."""
+    try:
+        modules = json.loads((path / "modules.json").read_text())
+        kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+        pooling = json.loads((path / modules[1]["path"] / "config.json").read_text())
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return None
+    modes = {k for k, v in pooling.items() if k.startswith("pooling_mode") and v}
+    if kinds != ["Transformer", "Pooling", "Normalize"] or modes != {"pooling_mode_mean_tokens"} \
+            or not pooling.get("include_prompt", True):
+        return None
+    return int(pooling["word_embedding_dimension"])
+
+
+def _files_stamp(path: Path) -> list[list[Any]]:
+    """Name, size and modification time of the model folder's own files (weights, tokenizer, configs)."""
+    return sorted([f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in path.iterdir() if f.is_file())
 
 
 def fingerprint(path: Path) -> str:

@@ -77,6 +77,39 @@ def export(transformer: Any, tokenizer: Any, path: Path, fingerprint: str, *, fo
     return path
 
 
+def recorded_check(path: Path, fingerprint: str) -> dict[str, Any] | None:
+    """What a load that checked this export against sentence-transformers recorded (`record_check`): the probe
+    texts and torch's vectors of them, the prompts and the length limit. None when there is none for these model
+    files and these library versions: the next load checks against torch again."""
+    try:
+        marker = json.loads(_marker(path).read_text())
+    except (OSError, ValueError):
+        return None
+    check = marker.get("check")
+    if not path.exists() or marker.get("fingerprint") != fingerprint or not isinstance(check, dict):
+        return None
+    return check if check.get("versions") == _versions() else None
+
+
+def record_check(path: Path, check: dict[str, Any]) -> None:
+    """Keep a passed check beside the export (written aside and renamed: readers see the old or the new)."""
+    marker = _marker(path)
+    try:
+        record = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return
+    record["check"] = check | {"versions": _versions()}
+    tmp = marker.with_name(f".{marker.name}.{os.getpid()}")
+    tmp.write_text(json.dumps(record))
+    os.replace(tmp, marker)
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    return {name: metadata.version(name) for name in ("sentence-transformers", "transformers", "tokenizers")}
+
+
 class OnnxTransformer:
     """Token ids and attention mask in, last hidden states out (float32 numpy)."""
 

@@ -101,3 +101,32 @@ def test_without_a_working_onnx_runtime_it_encodes_with_torch(minilm, monkeypatc
                        atol=1e-4)
     with pytest.raises(ValueError, match="runtime must be"):
         load_embedder(minilm, companion="", runtime="tensorrt")
+
+
+def test_once_checked_the_export_runs_without_torchs_weights(minilm):
+    from app.retrieval import load_embedder
+
+    first = load_embedder(minilm, companion="")  # exports, checks against torch, records the check
+    light = load_embedder(minilm, companion="")
+    texts = ["reset my password", "Unused days carry over until March 31 of the following year."]
+    assert light.runtime == "onnx" and light._st is None  # the transformer's weights were not loaded
+    assert np.allclose(light.encode_queries(texts), first.encode_queries(texts), atol=1e-5)
+    assert np.allclose(light.encode_passages(texts), first.encode_passages(texts), atol=1e-5)
+    assert light._st is None
+    assert agree(light, None) >= 0.9999  # torch, when something asks for it, is loaded then
+
+
+def test_a_recorded_check_that_no_longer_holds_is_made_again_against_torch(minilm, tmp_path, caplog):
+    from app.retrieval import load_embedder
+
+    load_embedder(minilm, companion="")
+    marker = list((tmp_path / "cache").glob("*/source.json"))[0]
+    record = json.loads(marker.read_text())
+    record["check"]["probe"]["vectors"] = (-np.asarray(record["check"]["probe"]["vectors"])).tolist()
+    marker.write_text(json.dumps(record))
+    with caplog.at_level(logging.INFO, logger="app.retrieval.embeddings"):
+        again = load_embedder(minilm, companion="")
+    assert again.runtime == "onnx" and again._st is not None  # checked against torch again
+    assert any("checking it against torch" in r.getMessage() for r in caplog.records)
+    assert json.loads(marker.read_text())["check"] != record["check"]  # the check recorded anew
+    assert load_embedder(minilm, companion="")._st is None
