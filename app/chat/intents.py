@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,14 +124,16 @@ class IntentClassifier:
 
         exemplars = exemplars if exemplars is not None else load_exemplars()
         key = (embedder.model_id, getattr(embedder, "companion_id", ""), digest(exemplars), c, lexical)
-        trained = _TRAINED.get(key)  # a process that builds its services again (tests, reloads) trains once
+        trained = _TRAINED.get(key) or _load_trained(key, cache_dir)  # a process trains once; a new one reads it
         if trained is None:
             texts = [e.text for e in exemplars]
             dense = cached_features(embedder, texts, cache_dir)
             vectorizer = lexical_vectorizer().fit(texts) if lexical else None
             model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
             model.fit(_join(dense, vectorizer, texts), [e.intent for e in exemplars])
-            trained = _TRAINED[key] = (model, vectorizer)
+            trained = (model, vectorizer)
+            _save_trained(key, cache_dir, trained)
+        _TRAINED[key] = trained
         return cls(embedder, trained[0], trained[1], thresholds)
 
     def features(self, texts: list[str], query_vectors: np.ndarray | None = None) -> np.ndarray:
@@ -158,6 +161,43 @@ class IntentClassifier:
             return IntentResult(intent, p[intent], p)
         best = max((k for k in p if k not in SAFETY), key=lambda k: p[k])
         return IntentResult(best, p[best], p)
+
+
+def _trained_file(key: tuple[Any, ...], cache_dir: Path) -> Path:
+    from sklearn import __version__ as sklearn_version
+
+    name = hashlib.sha1(repr((key, sklearn_version)).encode()).hexdigest()[:16]
+    return Path(cache_dir) / f"intent-model-{name}.joblib"
+
+
+def _load_trained(key: tuple[Any, ...], cache_dir: Path | None) -> tuple[Any, Any] | None:
+    """The fitted classifier a process kept for these models, exemplars and settings (training takes ~5 s at every
+    start otherwise). joblib's pickle: the file is Ayuda's own, in its cache folder."""
+    if cache_dir is None or not _trained_file(key, cache_dir).exists():
+        return None
+    import joblib
+
+    try:
+        model, vectorizer = joblib.load(_trained_file(key, cache_dir))
+        return model, vectorizer
+    except Exception as e:  # noqa: BLE001 - any unreadable file is trained again
+        log.warning("unreadable intent model %s (%s): training again", _trained_file(key, cache_dir), e)
+        return None
+
+
+def _save_trained(key: tuple[Any, ...], cache_dir: Path | None, trained: tuple[Any, Any]) -> None:
+    if cache_dir is None:
+        return
+    import joblib
+
+    path = _trained_file(key, cache_dir)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump(trained, tmp)
+        os.replace(tmp, path)
+    except OSError as e:  # a read-only folder: the next start trains again
+        log.warning("could not keep the intent model in %s: %s", path, e)
 
 
 def _join(dense: np.ndarray, vectorizer: Any, texts: list[str]) -> Any:

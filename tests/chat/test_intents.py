@@ -83,3 +83,31 @@ def classifier(embedder):  # type: ignore[no-untyped-def]
 ])
 def test_realistic_messages_get_the_right_intent(classifier, message, intent):
     assert classifier.classify(message).intent == intent
+
+
+@pytest.mark.integration
+def test_a_trained_classifier_is_kept_on_disk_and_a_new_process_does_not_train_again(embedder, tmp_path, monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+
+    from app.chat import intents
+
+    exemplars = load_exemplars()[:400]
+    monkeypatch.setattr(intents, "_TRAINED", {})
+    first = IntentClassifier.train(embedder, exemplars, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("intent-model-*.joblib"))) == 1
+
+    def no_training(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(intents, "_TRAINED", {})  # as in a new process
+    monkeypatch.setattr(LogisticRegression, "fit", no_training)
+    again = IntentClassifier.train(embedder, exemplars, cache_dir=tmp_path)
+    messages = ["I want to talk to a person", "¿Cuántos días de vacaciones tengo?", "qual é o salário do João?"]
+    assert [r.as_dict() for r in map(again.classify, messages)] == [r.as_dict() for r in map(first.classify, messages)]
+
+    for f in tmp_path.glob("intent-model-*.joblib"):  # a damaged file: trained again (and kept again)
+        f.write_bytes(b"not a model")
+    monkeypatch.undo()
+    monkeypatch.setattr(intents, "_TRAINED", {})
+    assert IntentClassifier.train(embedder, exemplars, cache_dir=tmp_path).classify(messages[0]).intent == \
+        first.classify(messages[0]).intent
