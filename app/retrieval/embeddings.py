@@ -8,7 +8,8 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,18 @@ TOKENS_PER_BATCH = 1024
 PROBE = ["¿Cuántos días de vacaciones tengo al año?", "Employees accrue 1.5 days of paid leave per month worked; "
          "unused days carry over until March 31 of the following year.", "  Spaces AROUND  "]
 _FINGERPRINT_FILES = ("config.json", "modules.json", "config_sentence_transformers.json", "ayuda_converted.json")
+
+
+SHARED_CALL_TEXTS = 8  # calls with at most this many texts (questions) may share one ONNX Runtime call
+
+
+@dataclass
+class _Request:
+    """Texts waiting for the encoder, and where their vectors go."""
+
+    texts: list[str]
+    prompt: str | None
+    done: Future[np.ndarray] = field(default_factory=Future)
 
 
 class ModelNotFound(Exception):
@@ -57,6 +70,8 @@ class Embedder:
         # Every encode runs on one dedicated thread: torch/oneDNN caches kernels per thread and per input
         # shape, so a pool of request threads would each pay the warm-up (~100 ms–1 s) again.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
+        self._pending: list[_Request] = []  # questions waiting to share the next ONNX call (`_encode`)
+        self._pending_lock = threading.Lock()
         # "onnx": the transformer runs on ONNX Runtime (app/retrieval/onnx.py) when this model's pooling allows it;
         # once an export has been checked against torch, later loads run it without loading torch's weights
         # (measured: 0.94 against 1.44 GB with the companion), unless pooled sentence vectors need the torch model.
@@ -288,10 +303,38 @@ class Embedder:
         return _normalise(out), [_normalise(p) for p in pooled]
 
     def _encode(self, texts: list[str], prompt_name: str | None, *, batch_size: int) -> np.ndarray:
-        if self._onnx is not None:
+        """On ONNX Runtime, a few texts (a chat turn's question) join the others waiting while the encoder is busy,
+        and all are encoded in one call: under load, 8 questions cost ~32 ms together against ~11 ms each alone.
+        An idle encoder takes a question at once (no waiting for company)."""
+        if self._onnx is None:
+            return self._encode_torch(texts, prompt_name, batch_size=batch_size)
+        if len(texts) > SHARED_CALL_TEXTS:
             return self._worker.submit(self._encode_onnx, self._onnx, texts, prompt_name,
                                        batch_size=batch_size).result()
-        return self._encode_torch(texts, prompt_name, batch_size=batch_size)
+        request = _Request(texts, prompt_name)
+        with self._pending_lock:
+            self._pending.append(request)
+            first = len(self._pending) == 1
+        if first:  # else an encode already queued on the worker will take this request too
+            self._worker.submit(self._encode_pending)
+        return request.done.result()
+
+    def _encode_pending(self) -> None:
+        """Encode every request waiting now, one call per prompt; each gets its own rows (or the call's error)."""
+        with self._pending_lock:
+            waiting, self._pending = self._pending, []
+        for prompt in dict.fromkeys(r.prompt for r in waiting):
+            group = [r for r in waiting if r.prompt == prompt]
+            try:
+                vectors = self._encode_onnx(self._onnx, [t for r in group for t in r.texts], prompt, batch_size=0)
+            except Exception as e:  # noqa: BLE001 - every caller of the batch gets the error
+                for r in group:
+                    r.done.set_exception(e)
+                continue
+            start = 0
+            for r in group:
+                r.done.set_result(vectors[start : start + len(r.texts)])
+                start += len(r.texts)
 
     def _encode_onnx(self, session: Any, texts: list[str], prompt_name: str | None, *,
                      batch_size: int) -> np.ndarray:

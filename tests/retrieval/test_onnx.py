@@ -130,3 +130,42 @@ def test_a_recorded_check_that_no_longer_holds_is_made_again_against_torch(minil
     assert any("checking it against torch" in r.getMessage() for r in caplog.records)
     assert json.loads(marker.read_text())["check"] != record["check"]  # the check recorded anew
     assert load_embedder(minilm, companion="")._st is None
+
+
+def test_questions_encoded_at_the_same_time_share_one_onnx_call_and_get_their_own_vectors(embedder, monkeypatch):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    questions = [f"How many vacation days do I get after {n} years?" for n in range(12)]
+    alone = np.vstack([embedder._encode([q], "query", batch_size=32) for q in questions])
+    session, calls, gate = embedder._onnx, [], threading.Event()
+
+    class Slow:  # the first call waits until every question is queued: the rest must come as one batch
+        def hidden(self, ids, mask):  # type: ignore[no-untyped-def]
+            calls.append(len(ids))
+            gate.wait(10)
+            return session.hidden(ids, mask)
+
+    monkeypatch.setattr(embedder, "_onnx", Slow())
+    with ThreadPoolExecutor(12) as pool:
+        futures = [pool.submit(embedder._encode, [q], "query", batch_size=32) for q in questions]
+        while sum(len(r.texts) for r in embedder._pending) + sum(calls) < len(questions):
+            threading.Event().wait(0.01)
+        gate.set()
+        together = np.vstack([f.result() for f in futures])
+    assert len(calls) < len(questions) and sum(calls) == len(questions)  # merged into fewer calls
+    assert np.allclose(together, alone, atol=1e-5)  # each caller got its own question's vector
+
+
+def test_a_failed_batch_fails_every_question_in_it_and_the_next_ones_work(embedder, monkeypatch):
+    session = embedder._onnx
+
+    class Broken:
+        def hidden(self, ids, mask):  # type: ignore[no-untyped-def]
+            raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(embedder, "_onnx", Broken())
+    with pytest.raises(RuntimeError, match="out of memory"):
+        embedder._encode(["a question"], "query", batch_size=32)
+    monkeypatch.setattr(embedder, "_onnx", session)
+    assert embedder._encode(["a question"], "query", batch_size=32).shape == (1, embedder.dimension)
