@@ -110,7 +110,7 @@ class Settings(BaseSettings):
                                                  "is off-topic (no ticket) when P(off_topic) is at least this and "
                                                  "the documents match it below offer_human_threshold.")
     max_message_chars: int = Field(4000, ge=1)
-    cache_dir: Path = Field(Path("models/cache"), description="Cached vectors (intent exemplars); safe to delete.")
+    cache_dir: Path = Field(Path("models/cache"), description="Cached intent exemplar vectors and the fitted intent classifier; safe to delete.")
     support_resources: dict[str, str] = Field(
         default_factory=dict, description="Per language (en/es/pt), the support lines shown to someone in crisis "
         "(emergency numbers per office, the employee assistance programme). Empty: the built-in texts.")
