@@ -164,9 +164,14 @@ class IntentClassifier:
 
 
 def _trained_file(key: tuple[Any, ...], cache_dir: Path) -> Path:
+    """The file of a fitted classifier: named by its key, scikit-learn's version and the code that makes its
+    features (this module and the text folding), so a change to any of them trains again."""
     from sklearn import __version__ as sklearn_version
 
-    name = hashlib.sha1(repr((key, sklearn_version)).encode()).hexdigest()[:16]
+    from app.retrieval import text
+
+    code = hashlib.sha1(Path(__file__).read_bytes() + Path(text.__file__).read_bytes()).hexdigest()
+    name = hashlib.sha1(repr((key, sklearn_version, code)).encode()).hexdigest()[:16]
     return Path(cache_dir) / f"intent-model-{name}.joblib"
 
 
