@@ -101,7 +101,8 @@ def digest(exemplars: list[Exemplar]) -> str:
 
 
 _FEATURE_CACHE: dict[str, dict[str, np.ndarray]] = {}  # per model: text → feature vector
-_TRAINED: dict[tuple[Any, ...], tuple[Any, Any]] = {}  # (models, exemplars, settings) → (fitted model, vectorizer)
+_TRAINED: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+KEEP_TRAINED = 4  # fitted classifiers kept in the cache folder (the newest)  # (models, exemplars, settings) → (fitted model, vectorizer)
 
 
 def lexical_vectorizer() -> Any:
@@ -201,6 +202,9 @@ def _save_trained(key: tuple[Any, ...], cache_dir: Path | None, trained: tuple[A
         path.parent.mkdir(parents=True, exist_ok=True)
         joblib.dump(trained, tmp)
         os.replace(tmp, path)
+        kept = sorted(path.parent.glob("intent-model-*.joblib"), key=lambda f: f.stat().st_mtime, reverse=True)
+        for old in kept[KEEP_TRAINED:]:  # models of older code or exemplars
+            old.unlink(missing_ok=True)
     except OSError as e:  # a read-only folder: the next start trains again
         log.warning("could not keep the intent model in %s: %s", path, e)
 
