@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -253,7 +254,8 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 8000,
     workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Server processes (each loads the "
-                                         "model, ~1.2 GB; they share the database, and Redis if set).")] = 1,
+                                         "model and the index, ~1.3 GB, and gets its share of the cores; they "
+                                         "share the database, and Redis if set).")] = 1,
 ) -> None:
     """Serve the API (and /docs). Reads AYUDA_CORPUS_DIR, AYUDA_INDEX_DIR, AYUDA_DATABASE_URL, AYUDA_AUTH_MODE.
 
@@ -279,12 +281,22 @@ def serve(
         return
     if settings.redis_url is None:
         err.print("[yellow]Note:[/] without AYUDA_REDIS_URL each process counts rate limits on its own.")
+    os.environ.update(shared_threads(workers, os.cpu_count() or 1, os.environ))
     if settings.auto_migrate:  # once, before the processes start (they would race to create the tables)
         from app.db import upgrade
 
         upgrade(settings.database_url)
     # Each process is a replica: it builds its own app from the environment (the settings checked above).
     uvicorn.run("app.main:create_app", factory=True, workers=workers, host=host, port=port, log_level="info")
+
+
+def shared_threads(processes: int, cpus: int, env: Any) -> dict[str, str]:
+    """Thread counts that share the cores among `processes` server processes (those not set already): each one's
+    encoder (AYUDA_TORCH_THREADS) and BLAS pools. Two processes with two threads each on 2 cores were 4x slower
+    at 8 employees (p95 922 ms) than with one thread each (191 ms): bench/README.md."""
+    share = str(max(1, cpus // processes))
+    names = ("AYUDA_TORCH_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    return {name: share for name in names if name not in env}
 
 
 @app.command()

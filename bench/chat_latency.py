@@ -7,7 +7,8 @@ question repeated, and the server's peak RSS (VmHWM, summed over its processes).
 `--workers N` runs N server processes (`ayuda serve --workers`); `--cache-size 0` turns the answer cache off,
 so every turn runs the whole pipeline (the warm-up still caches the question vectors); `--new-questions` makes
 every turn's text new (a reference number added), so it also pays the encoders.
-Usage: python bench/chat_latency.py [-n 200] [--users 1 8 32] [--workers 1] [--cache-size 2048]
+`--postgres URL` serves from a new database on that PostgreSQL server instead of SQLite.
+Usage: python bench/chat_latency.py [-n 200] [--users 1 8 32] [--workers 1] [--cache-size 2048] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -97,6 +100,27 @@ def repeated(base: str, n: int) -> None:
           f"{times[min(len(times) - 1, int(0.95 * len(times)))]:.1f} ms over {n} turns")
 
 
+@contextmanager
+def database(postgres: str | None, tmp: str) -> Iterator[str]:
+    """A SQLite file in `tmp`, or a new database on the PostgreSQL server of `postgres`, dropped afterwards."""
+    if not postgres:
+        yield f"sqlite:///{tmp}/bench.db"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"ayuda_bench_{os.getpid()}"
+    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield make_url(postgres).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=200, help="turns per concurrency level")
@@ -105,16 +129,19 @@ def main() -> None:
     parser.add_argument("--cache-size", type=int, default=None, help="AYUDA_ANSWER_CACHE_SIZE (0: off)")
     parser.add_argument("--new-questions", action="store_true",
                         help="every turn a text never asked before: no answer or query-vector cache helps")
+    parser.add_argument("--postgres", metavar="URL",
+                        help="a PostgreSQL server (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test): the "
+                             "bench makes a database of its own there and drops it at the end (default: SQLite)")
     args = parser.parse_args()
     port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, database(args.postgres, tmp) as url:
         # rate limits off: the benchmark's employees all come from one address and ask fast
-        env = {**os.environ, "AYUDA_DATABASE_URL": f"sqlite:///{tmp}/bench.db", "AYUDA_CHAT_RATE_PER_USER": "",
+        env = {**os.environ, "AYUDA_DATABASE_URL": url, "AYUDA_CHAT_RATE_PER_USER": "",
                "AYUDA_CHAT_RATE_PER_IP": "", "AYUDA_TICKETS_PER_HOUR": "0"}
         if args.cache_size is not None:
             env["AYUDA_ANSWER_CACHE_SIZE"] = str(args.cache_size)
         command = [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(args.workers)]
-        print(f"server: {args.workers} process(es), answer cache "
+        print(f"server: {args.workers} process(es), {'PostgreSQL' if args.postgres else 'SQLite'}, answer cache "
               f"{'off' if args.cache_size == 0 else 'on'}{', new questions' if args.new_questions else ''}", flush=True)
         server = subprocess.Popen(command, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

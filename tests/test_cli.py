@@ -45,3 +45,13 @@ def test_index_then_ask_and_search_as_json(tmp_path, corpus_copy, index_copy, em
     assert "IT-0001" in result.output
     result = runner.invoke(app, ["tickets", "list"], env=e)
     assert result.exit_code == 0 and "IT-0001" in result.output
+
+
+def test_several_server_processes_share_the_cores_unless_told_otherwise():
+    from app.cli import shared_threads
+
+    assert shared_threads(2, 2, {}) == {"AYUDA_TORCH_THREADS": "1", "OMP_NUM_THREADS": "1",
+                                        "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    assert shared_threads(2, 8, {"AYUDA_TORCH_THREADS": "3"}) == {"OMP_NUM_THREADS": "4", "OPENBLAS_NUM_THREADS": "4",
+                                                                 "MKL_NUM_THREADS": "4"}
+    assert shared_threads(4, 2, {})["AYUDA_TORCH_THREADS"] == "1"
