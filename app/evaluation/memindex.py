@@ -8,10 +8,11 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from app.retrieval.build import build_index
 from app.retrieval.chunking import ChunkerParams, chunk_document
 from app.retrieval.documents import Document
 from app.retrieval.embeddings import Embedder
-from app.retrieval.index import IndexStore, LoadedIndex, build_index, current_build_dir, search_structures
+from app.retrieval.index import IndexStore, LoadedIndex, current_build_dir, search_structures
 from app.retrieval.loaders import LoadError, iter_corpus_files, load_document
 from app.retrieval.profile import vector_recipe
 from app.retrieval.vectors import embed_chunks, sentence_recipe

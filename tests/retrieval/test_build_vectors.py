@@ -142,7 +142,8 @@ def test_an_incremental_build_reads_only_written_files_and_reuses_bm25_tokens(tm
     """Random vectors stand in for the encoder (bench/index_incremental.py): this is about files and tokens."""
     import sys
 
-    import app.retrieval.index as index_module
+    import app.retrieval.build as build_module
+    from app.retrieval.index import load_tokens
     from app.retrieval.text import tokenize
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
@@ -155,8 +156,8 @@ def test_an_incremental_build_reads_only_written_files_and_reuses_bm25_tokens(tm
     stub = RandomVectors(Path("models/multilingual-e5-small"))
     build_index(corpus, index, stub.path, lambda: stub)  # type: ignore[arg-type, return-value]
     read: list[str] = []
-    real_load = index_module.load_document
-    monkeypatch.setattr(index_module, "load_document", lambda p, root: read.append(p.name) or real_load(p, root))
+    real_load = build_module.load_document
+    monkeypatch.setattr(build_module, "load_document", lambda p, root: read.append(p.name) or real_load(p, root))
     again = build_index(corpus, index, stub.path, lambda: stub)  # type: ignore[arg-type, return-value]
     assert read == [] and again.reused_documents == len(SAMPLE) and again.embedded_chunks == 0
 
@@ -167,7 +168,7 @@ def test_an_incremental_build_reads_only_written_files_and_reuses_bm25_tokens(tm
     assert sorted(read) == ["phishing.md", "vpn-setup.md"]
     assert third.embedded_documents == 1 and third.embedded_chunks == 1 and third.reused_documents == len(SAMPLE) - 1
     loaded = LoadedIndex.load(current_build_dir(index))
-    tokens = index_module._load_tokens(loaded.path)
+    tokens = load_tokens(loaded.path)
     assert tokens == [tokenize(c.embed_text(), c.language) for c in loaded.chunks]
     assert loaded.manifest["documents"]["it/phishing.md"]["file"][0] == (corpus / "it" / "phishing.md").stat().st_size
 

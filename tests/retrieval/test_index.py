@@ -202,7 +202,7 @@ def test_a_repeated_question_reuses_its_vector_without_the_encoder(embedder, mon
 
 def test_a_build_that_fails_while_writing_leaves_no_half_written_folder(small_corpus_copy, small_index_copy, embedder,
                                                                         monkeypatch):
-    from app.retrieval import index as index_module
+    from app.retrieval import build as build_module
 
     serving = (small_index_copy / "CURRENT").read_text().strip()
     before = sorted(p.name for p in small_index_copy.iterdir())
@@ -210,7 +210,7 @@ def test_a_build_that_fails_while_writing_leaves_no_half_written_folder(small_co
     def disk_full(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(index_module, "search_structures", disk_full)  # after the vectors are written
+    monkeypatch.setattr(build_module, "search_structures", disk_full)  # after the vectors are written
     with pytest.raises(OSError, match="No space left"):
         build(small_corpus_copy, small_index_copy, embedder, full=True)
     assert sorted(p.name for p in small_index_copy.iterdir()) == before  # no folder without a manifest
