@@ -5,6 +5,7 @@ app/retrieval/index.py reads) and switches index/CURRENT atomically; old builds 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import os
@@ -14,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 import numpy as np
 
@@ -43,6 +44,7 @@ from app.retrieval.vectors import (
 
 log = logging.getLogger(__name__)
 
+P = ParamSpec("P")
 KEEP_BUILDS = 3
 
 
@@ -75,6 +77,21 @@ def _write_atomic(path: Path, data: str) -> None:
     os.replace(tmp, path)
 
 
+def _one_build_at_a_time(
+        build: Callable[Concatenate[Path, Path, P], BuildReport]) -> Callable[Concatenate[Path, Path, P], BuildReport]:
+    """One build at a time per index folder, across processes (a file lock in the folder)."""
+
+    @functools.wraps(build)
+    def locked(corpus_dir: Path, index_dir: Path, *args: P.args, **kwargs: P.kwargs) -> BuildReport:
+        from filelock import FileLock
+
+        Path(index_dir).mkdir(parents=True, exist_ok=True)
+        with FileLock(str(Path(index_dir) / ".build.lock")):
+            return build(corpus_dir, index_dir, *args, **kwargs)
+    return locked
+
+
+@_one_build_at_a_time
 def build_index(
     corpus_dir: Path,
     index_dir: Path,
@@ -88,32 +105,10 @@ def build_index(
     profile: dict[str, Any] | None = None,
     prune: bool = True,
 ) -> BuildReport:
-    """Build a new index build; one build at a time per index folder, across processes (a file lock).
+    """Build a new index build (one at a time per index folder, across processes).
     `profile`: the builder's ranking profile, recorded in the manifest (app/retrieval/profile.py).
     `prune`: delete all but the last KEEP_BUILDS builds; False when the caller prunes by what replicas serve
     (app/jobs/builds.py)."""
-    from filelock import FileLock
-
-    Path(index_dir).mkdir(parents=True, exist_ok=True)
-    with FileLock(str(Path(index_dir) / ".build.lock")):
-        return _build_index(corpus_dir, index_dir, model_path, get_embedder, params, full=full,
-                            on_start=on_start, on_chunks_embedded=on_chunks_embedded, profile=profile,
-                            prune=prune)
-
-
-def _build_index(
-    corpus_dir: Path,
-    index_dir: Path,
-    model_path: Path,
-    get_embedder: Callable[[], Embedder],
-    params: ChunkerParams = ChunkerParams(),
-    *,
-    full: bool = False,
-    on_start: Callable[[int], None] | None = None,
-    on_chunks_embedded: Callable[[int], None] | None = None,
-    profile: dict[str, Any] | None = None,
-    prune: bool = True,
-) -> BuildReport:
     started = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     if not corpus_dir.is_dir():
