@@ -170,7 +170,10 @@ def test_employee_agent_and_admin_journey(browser, live_server, intranet, shots)
         admin.get_by_role("button", name="Export “Conversations per day” as CSV").click()
     assert download.value.path().read_text(encoding="utf-8").splitlines()[0].startswith("date")
     admin.get_by_role("button", name="Re-index documents").click()
-    admin.locator("#reindex-status", has_text="Done: build").wait_for(timeout=300_000)  # a build; slow on a busy machine
+    ended = re.compile("Done: build|Failed|unavailable")  # the job's end, or the page's reason for not knowing it
+    admin.locator("#reindex-status", has_text=ended).wait_for(timeout=300_000)  # a build; slow on a busy machine
+    status = admin.locator("#reindex-status").inner_text()
+    assert "Done: build" in status, status
     gaps = admin.get_by_role("button", name="Draft an article")
     if gaps.count():
         gaps.first.click()

@@ -205,7 +205,9 @@
   function showJob(job) {
     const box = A.clear($("reindex-status"));
     const p = job.progress || { done: 0, total: 0 };
-    if (job.status === "running") {
+    if (job.status === "queued") {  // waiting for the runner (or for the build before it)
+      box.append(h("progress", { "aria-label": "Re-index progress" }), "Waiting to start…");
+    } else if (job.status === "running") {
       const bar = h("progress", { max: String(Math.max(p.total, 1)), value: String(p.done), "aria-label": "Re-index progress" });
       if (!p.total) bar.removeAttribute("value");  // indeterminate until the corpus is read
       box.append(bar, p.total ? `Embedding ${p.done} / ${p.total} chunks…` : "Reading documents…");
@@ -218,11 +220,17 @@
 
   async function follow(jobId) {
     $("reindex").disabled = true;
+    let misses = 0;  // polls in a row that failed for a reason that may pass (no answer, a 5xx)
     try {
       for (;;) {
-        const job = await A.api(`/api/v1/admin/reindex/${encodeURIComponent(jobId)}`);
-        showJob(job);
-        if (job.status !== "running") break;
+        try {
+          const job = await A.api(`/api/v1/admin/reindex/${encodeURIComponent(jobId)}`);
+          misses = 0;
+          showJob(job);
+          if (job.status !== "running" && job.status !== "queued") break;
+        } catch (err) {
+          if (err.status === 404 || (err.status >= 400 && err.status < 500) || ++misses > 10) throw err;
+        }
         await new Promise((r) => setTimeout(r, 800));
       }
     } catch (err) {
