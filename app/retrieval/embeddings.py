@@ -125,7 +125,7 @@ class Embedder:
         if check is None or check.get("files") != _files_stamp(self.path):  # weights or tokenizer replaced
             return None
         try:
-            tokenizer = FastTokenizer(self.path, int(check["max_seq_length"]))
+            tokenizer = onnx.FastTokenizer(self.path, int(check["max_seq_length"]))
             session = onnx.OnnxTransformer(path, threads=threads)
             self._describe(tokenizer, dict(check["prompts"]), int(check["max_seq_length"]), dimension)
             probe = check["probe"]
@@ -382,28 +382,6 @@ def token_batches(lengths: list[int], budget: int) -> list[list[int]]:
 def _normalise(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype="float32")
-
-
-class FastTokenizer:
-    """The folder's tokenizer.json through the tokenizers library, which transformers' fast tokenizer wraps, without
-    importing transformers (it imports torch: ~0.3 GB). Only what `_encode_onnx` calls; the recorded probe check
-    confirms it tokenizes as sentence-transformers does."""
-
-    is_fast = True
-
-    def __init__(self, folder: Path, max_length: int) -> None:
-        from tokenizers import Tokenizer
-
-        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self._tokenizer.no_padding()
-        self._tokenizer.enable_truncation(max_length)
-        config = folder / "tokenizer_config.json"
-        pad = json.loads(config.read_text()).get("pad_token") if config.exists() else None
-        pad = pad.get("content") if isinstance(pad, dict) else pad
-        self.pad_token_id = (self._tokenizer.token_to_id(pad) if isinstance(pad, str) else None) or 0
-
-    def __call__(self, texts: list[str], **_: Any) -> dict[str, list[list[int]]]:
-        return {"input_ids": [e.ids for e in self._tokenizer.encode_batch(texts)]}
 
 
 def _mean_pooled_dimension(path: Path) -> int | None:
