@@ -35,17 +35,21 @@ run: models
 	$(BIN)/ayuda index
 	$(BIN)/ayuda serve --host 127.0.0.1 --port 8000
 
+# Test files run in one process per core (pytest-xdist; each process has its own PostgreSQL database, see
+# tests/support/pg.py); `make test PARALLEL=` runs them in one process.
+PARALLEL ?= -n auto --dist loadfile
+
 # `make test` runs the whole suite; `make test-fast` all but the browser tests, `make test-browser` only those
 # (Chromium through Playwright).
 test: models
 	$(BIN)/ruff check app tests bench
 	$(BIN)/mypy app
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PARALLEL)
 
 test-fast: models
 	$(BIN)/ruff check app tests bench
 	$(BIN)/mypy app
-	$(BIN)/python -m pytest -q -m "not browser"
+	$(BIN)/python -m pytest -q $(PARALLEL) -m "not browser"
 
 test-browser: models
 	$(BIN)/python -m pytest -q -m browser

@@ -143,6 +143,25 @@ def small_index_copy(tmp_path, small_index) -> Path:  # type: ignore[no-untyped-
     return private_copy(small_index, tmp_path / "index")
 
 
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="session")
+def browser():  # type: ignore[no-untyped-def]
+    """Debian's Chromium through Playwright, one per test process: the web and sign-in tests share it (a second
+    sync Playwright in the same process would refuse to start while the first runs)."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.skip("Debian's chromium is not installed (CI installs it: apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
     """Tests that drive Chromium are marked `browser`: `make test-fast` leaves them out, `make test-browser` runs
     only them (`make test` and .ci/run run everything)."""

@@ -27,7 +27,7 @@ def fuzz_server(request, tmp_path_factory, sample_index, embedder) -> Iterator[s
     import uvicorn
 
     from app.main import create_app
-    from tests.escalation.conftest import PG_URL, _reset_postgres
+    from tests.escalation.conftest import _reset_postgres
     from tests.web.conftest import free_port
 
     base = tmp_path_factory.mktemp("fuzz")
@@ -36,8 +36,7 @@ def fuzz_server(request, tmp_path_factory, sample_index, embedder) -> Iterator[s
     shutil.copytree(sample_index, index)
     settings = make_settings(base, index, embedder, corpus_dir=corpus, run_outbox_worker=False)
     if request.param == "postgres":
-        _reset_postgres()
-        settings = settings.model_copy(update={"database_url": PG_URL})
+        settings = settings.model_copy(update={"database_url": _reset_postgres()})
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings, embedder=embedder), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))

@@ -21,25 +21,8 @@ from tests.auth.oidc_support import (  # noqa: F401
     oidc_intranet,
     provider,
 )
-from tests.web.conftest import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    """Debian's Chromium for this module only (closed at its end, so tests/web can start its own)."""
-    import shutil
-
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip("Debian's chromium is not installed (CI installs it: apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
 
-PG_URL = os.environ.get("AYUDA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
+def _reset_postgres() -> str:
+    """The worker's PostgreSQL database (tests/support/pg.py), emptied; its URL."""
+    from tests.support.pg import worker_database
 
-def _reset_postgres() -> None:
-    engine = create_engine(PG_URL)
+    url = worker_database()
+    engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+    return url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -24,10 +26,9 @@ def db_url(request, tmp_path) -> str:  # type: ignore[no-untyped-def]
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'tickets.db'}"
     try:
-        _reset_postgres()
+        return _reset_postgres()
     except Exception as e:  # CI starts PostgreSQL; a developer machine without it says so loudly
-        pytest.fail(f"PostgreSQL is not reachable at {PG_URL}: {e}")
-    return PG_URL
+        pytest.fail(f"PostgreSQL is not reachable: {e}")
 
 
 @pytest.fixture

@@ -30,3 +30,23 @@ def fresh_database(prefix: str = "ayuda") -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def worker_database() -> str:
+    """The database that tests resetting a schema use: AYUDA_TEST_POSTGRES_URL (default database `test`) or, when
+    pytest-xdist runs the suite in several processes, a database of each worker's own beside it (made once)."""
+    from sqlalchemy import create_engine, make_url, text
+
+    base = os.environ.get("AYUDA_TEST_POSTGRES_URL", f"{SERVER}/test")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return base
+    name = f"{make_url(base).database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return make_url(base).set(database=name).render_as_string(hide_password=False)
