@@ -282,3 +282,29 @@ def test_a_build_on_disk_records_its_dense_index_and_loads_it_memory_mapped(tmp_
     old = LoadedIndex.load(folder)
     assert {s["kind"] for s in old.dense.describe()["sets"].values()} == {"flat"}
     assert not isinstance(old.views.sentences, np.memmap)
+
+
+def test_tuning_finds_the_smallest_effort_that_reaches_the_recall_within_a_sixteenth(monkeypatch):
+    """The effort is not just the first of the 1.5× steps that passes: the last step is halved until the effort is
+    within a sixteenth of the smallest passing one (a smaller efSearch is a faster search)."""
+    import faiss
+
+    from app.retrieval import ann
+
+    rng = np.random.default_rng(0)
+    rows = unit(rng.standard_normal((3000, 16)))
+    index = faiss.IndexHNSWFlat(16, 8, faiss.METRIC_INNER_PRODUCT)
+    index.add(rows)
+    tried: list[int] = []
+
+    def fake_rescored(index, matrix, ids, queries, k, params):  # type: ignore[no-untyped-def]
+        tried.append(params.efSearch)
+        return np.full((1, 1), params.efSearch), None
+
+    for smallest in (80, 137, 1000, 2999):
+        tried.clear()
+        monkeypatch.setattr(ann, "rescored", fake_rescored)
+        monkeypatch.setattr(ann, "recall_at", lambda found, exact, s=smallest: 1.0 if found[0, 0] >= s else 0.5)
+        effort, recall = ann._tune(index, rows, np.arange(len(rows)), rng)
+        assert recall == 1.0 and smallest <= effort <= smallest + max(1, smallest // 16), (smallest, effort, tried)
+        assert len(tried) <= 20
