@@ -276,12 +276,13 @@ def serve(
     refusal = check_listen_address(settings.auth_mode, host)
     if refusal:
         _fail(refusal, code=2)
+    os.environ.update(shared_threads(workers, os.cpu_count() or 1, os.environ))
     if workers == 1:
+        one_blas_thread()  # numpy's BLAS is loaded already: the variable above no longer reaches it
         uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
         return
     if settings.redis_url is None:
         err.print("[yellow]Note:[/] without AYUDA_REDIS_URL each process counts rate limits on its own.")
-    os.environ.update(shared_threads(workers, os.cpu_count() or 1, os.environ))
     if settings.auto_migrate:  # once, before the processes start (they would race to create the tables)
         from app.db import upgrade
 
@@ -290,13 +291,27 @@ def serve(
     uvicorn.run("app.main:create_app", factory=True, workers=workers, host=host, port=port, log_level="info")
 
 
+SERVER_BLAS_THREADS = "1"
+
+
 def shared_threads(processes: int, cpus: int, env: Any) -> dict[str, str]:
     """Thread counts that share the cores among `processes` server processes (those not set already): each one's
-    encoder (AYUDA_TORCH_THREADS) and BLAS pools. Two processes with two threads each on 2 cores were 4x slower
-    at 8 employees (p95 922 ms) than with one thread each (191 ms): bench/README.md."""
+    encoder (AYUDA_TORCH_THREADS) and OpenMP pool get cores ÷ processes. Two processes with two threads each on 2
+    cores were 4x slower at 8 employees (p95 922 ms) than with one thread each (191 ms): bench/README.md.
+    BLAS gets SERVER_BLAS_THREADS: a request's matrix products are small, and a BLAS pool of 2 threads spinning
+    in each of them under 8 employees took 17% of the server's time (new questions at 8: p95 198 -> 137 ms)."""
     share = str(max(1, cpus // processes))
-    names = ("AYUDA_TORCH_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-    return {name: share for name in names if name not in env}
+    counts = {"AYUDA_TORCH_THREADS": share, "OMP_NUM_THREADS": share, "OPENBLAS_NUM_THREADS": SERVER_BLAS_THREADS,
+              "MKL_NUM_THREADS": SERVER_BLAS_THREADS}
+    return {name: n for name, n in counts.items() if name not in env}
+
+
+def one_blas_thread() -> None:
+    """This process's BLAS pool gets OPENBLAS_NUM_THREADS threads (SERVER_BLAS_THREADS unless set), as in a new
+    server process that reads it at start."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(int(os.environ.get("OPENBLAS_NUM_THREADS") or SERVER_BLAS_THREADS), user_api="blas")
 
 
 @app.command()

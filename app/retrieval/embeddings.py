@@ -84,7 +84,7 @@ class Embedder:
         self._queries = QueryCache(self.dimension)
         # A second encoder voting in the fusion (app/retrieval/companion.py); None when not configured.
         try:
-            self.companion = CompanionEncoder(companion, threads=threads) if companion else None
+            self.companion = CompanionEncoder(companion) if companion else None
         except CompanionNotFound as e:
             raise ModelNotFound(str(e)) from e
 
