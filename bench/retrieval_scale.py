@@ -6,8 +6,9 @@ heading vector per chunk, three languages, a fifth of the documents for one grou
 chunk), with the dense index chosen by size as `ayuda index` chooses it (app/retrieval/ann.py); the measuring
 process loads it with `LoadedIndex.load` and times `HybridSearcher.search` with the query's e5 vector given
 (encoding is not in the figure: `bench/chat_latency.py` measures the whole turn), after a few warm-up queries.
-Prints p50/p95 (wall) and the p50 of the search's CPU time (steadier on a shared machine), the process's
-resident memory against the raw vectors' size, the IVF recall recorded in the manifest and, up to
+numpy's BLAS runs on one thread, as in a server. Prints p50/p95 (wall) and the p50 of the search's CPU time
+(steadier on a shared machine), the process's resident memory against the raw vectors' size, the lowest recall
+of the approximate indexes recorded in the manifest and, up to
 --agreement-max chunks, how often the top hit and the top 8 equal the exhaustive ranking's (every chunk scored,
 every signal normalised over every visible chunk: the fusion before top-k). Asserts nothing.
 Usage: python bench/retrieval_scale.py [--sizes 10000 100000 1000000] [--queries 100] [--keep DIR]
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.cli import one_blas_thread
 from app.retrieval import ann
 from app.retrieval.documents import EVERYONE, Chunk
 from app.retrieval.index import LoadedIndex, search_structures
@@ -156,6 +158,7 @@ def memory() -> dict[str, float]:
 def measure(n: int, queries: int, agreement_max: int, keep: Path | None, kind: str = "hnsw") -> dict[str, object]:
     folder = (keep or Path(tempfile.mkdtemp(prefix="ayuda-scale-"))) / f"build-{n}-{kind}"
     written = 0.0
+    one_blas_thread()  # as `ayuda serve` runs it (app/cli.py)
     if not (folder / "manifest.json").exists():
         t0 = time.perf_counter()
         subprocess.run([sys.executable, __file__, "--write", str(n), str(folder), "--approximate", kind], check=True)

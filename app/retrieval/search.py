@@ -17,11 +17,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from app.retrieval.ann import best
+from app.retrieval.ann import Request, best, search_all
 from app.retrieval.documents import Hit
 from app.retrieval.embeddings import Embedder
 from app.retrieval.index import IndexNotFound, IndexStore, LoadedIndex, Signals, Visibility
@@ -149,16 +150,17 @@ class TextScores:
                     centred = raw - norm.language_mean[codes] if norm.language_mean is not None else raw
                     found.append(np.array(best(centred, mask, k), dtype=np.int64))
             return np.concatenate(found)
-        found = [dense.chunks.search(q, k, index.allowed(seen, "chunks"), self.norms["cosine"].language_mean)[0]]
-        rows = dense.sentences.search(q, 2 * k, index.allowed(seen, "sentences"),
-                                      self.norms["sentence"].language_mean)[0]
-        found.append(index.views.owners[rows].astype(np.int64))
+        wanted = [Request(dense.chunks, q, k, index.allowed(seen, "chunks"), self.norms["cosine"].language_mean),
+                  Request(dense.sentences, q, 2 * k, index.allowed(seen, "sentences"),
+                          self.norms["sentence"].language_mean)]
         if self.use_heading and dense.headings is not None:
-            found.append(dense.headings.search(q, k, index.allowed(seen, "headings"),
-                                               self.norms["heading"].language_mean)[0])
+            wanted.append(Request(dense.headings, q, k, index.allowed(seen, "headings"),
+                                  self.norms["heading"].language_mean))
         if "companion" in self.norms and dense.companion is not None and self.companion is not None:
-            found.append(dense.companion.search(self.companion, k, index.allowed(seen, "companion"),
-                                                self.norms["companion"].language_mean)[0])
+            wanted.append(Request(dense.companion, self.companion, k, index.allowed(seen, "companion"),
+                                  self.norms["companion"].language_mean))
+        found = [rows for rows, _ in search_all(wanted)]  # the sets' partitions searched side by side
+        found[1] = index.views.owners[found[1]].astype(np.int64)  # sentence rows -> their chunks
         return np.concatenate(found)
 
     def raw(self, positions: np.ndarray) -> Signals:
@@ -240,19 +242,22 @@ class HybridSearcher:
         if follow_up:
             alone = TextScores(index, seen, vectors[1], self._companion_vector(index, follow_up), w,
                                self.language_debias)
-        bm25 = index.bm25_scores(query_tokens(query, language))
-
         # the candidates: every visible chunk, or each signal's best
-        if seen.count <= self.exhaustive_below:
+        exhaustive = seen.count <= self.exhaustive_below
+        dense_found = None
+        if not exhaustive and mode != "bm25":  # the dense searches run while BM25 is scored here
+            texts = [main] if alone is None else [main, alone]
+            dense_found = overlapped(lambda: [t.candidates(signal_k) for t in texts])
+        bm25 = index.bm25_scores(query_tokens(query, language))
+        zb = bm25_norm(bm25, seen, exact=main.exact) if mode != "dense" else (0.0, 0.0)
+        if exhaustive:
             at = np.flatnonzero(seen.mask)
         else:
             found: list[np.ndarray] = []
             if mode != "dense":
                 found.append(np.array(best(bm25, seen.mask & (bm25 > 0), signal_k), dtype=np.int64))
-            if mode != "bm25":
-                found.append(main.candidates(signal_k))
-                if alone is not None:
-                    found.append(alone.candidates(signal_k))
+            if dense_found is not None:
+                found.extend(dense_found.result())
             at = np.unique(np.concatenate(found))
             if alone is not None:  # a chunk is measured against the best chunk of its document
                 at = np.unique(index.positions_in_documents(at))
@@ -267,7 +272,6 @@ class HybridSearcher:
         if mode == "dense":
             fused, candidates = dense, np.ones(len(at), bool)
         else:
-            zb = bm25_norm(bm25, seen, exact=main.exact)
             z = (scores - zb[0]) / zb[1] if zb[1] > 1e-9 else np.zeros_like(scores)
             if mode == "bm25":
                 fused, candidates = z, matched
@@ -304,6 +308,15 @@ class HybridSearcher:
                             companion.model_id)
             return None
         return np.asarray(companion.encode_queries([query])[0])
+
+
+_overlap = ThreadPoolExecutor(8, thread_name_prefix="dense")  # threads start when first used
+
+
+def overlapped(work: Callable[[], list[np.ndarray]]) -> Future[list[np.ndarray]]:
+    """`work` started on a thread of its own (the dense searches of a large build, while the caller scores BM25:
+    at 1M chunks, 59 ms a question one after the other). Its own pool, not the search threads it waits for."""
+    return _overlap.submit(work)
 
 
 def bm25_norm(bm25: np.ndarray, seen: Visibility, *, exact: bool) -> tuple[float, float]:

@@ -308,3 +308,33 @@ def test_tuning_finds_the_smallest_effort_that_reaches_the_recall_within_a_sixte
         effort, recall = ann._tune(index, rows, np.arange(len(rows)), rng)
         assert recall == 1.0 and smallest <= effort <= smallest + max(1, smallest // 16), (smallest, effort, tried)
         assert len(tried) <= 20
+
+
+def test_searches_of_several_sets_side_by_side_give_what_each_gives_alone(monkeypatch):
+    """`search_all` runs the partitions of every approximate set on the shared search threads: the rows and scores
+    are those of the same searches one after another, from many request threads at once too."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.retrieval import ann
+    from app.retrieval.ann import Allowed, Request, build_set, search_all
+
+    rng = np.random.default_rng(5)
+    groups = rng.integers(0, 3, 9000)
+    sets = [build_set(name, unit(rng.standard_normal((9000, 24))), groups, ["en", "es", "pt"], exact_below)
+            for name, exact_below in [("a", 0), ("b", 0), ("c", 10**9)]]  # two HNSW sets, one exact
+    mask = rng.random(9000) > 0.2
+    shift = np.array([0.0, 0.05, -0.05], dtype="float32")
+    queries = unit(rng.standard_normal((20, 24)))
+
+    def ask(q: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        return search_all([Request(s, q, 15, Allowed(mask), shift) for s in sets])
+
+    monkeypatch.setattr(ann, "SEARCH_THREADS", 1)
+    alone = [ask(q) for q in queries]
+    monkeypatch.setattr(ann, "SEARCH_THREADS", 2)
+    with ThreadPoolExecutor(4) as requests:
+        together = list(requests.map(ask, queries))
+    for a, b in zip(alone, together, strict=True):
+        for (ids_a, scores_a), (ids_b, scores_b) in zip(a, b, strict=True):
+            assert len(ids_a) == 15 and mask[ids_a].all()
+            assert ids_a.tolist() == ids_b.tolist() and np.allclose(scores_a, scores_b)
