@@ -325,12 +325,11 @@ def bm25_norm(bm25: np.ndarray, seen: Visibility, *, exact: bool) -> tuple[float
     if exact:
         values = bm25[seen.mask]
         return (float(values.mean()) if len(values) else 0.0), (float(values.std()) if len(values) > 1 else 0.0)
-    nonzero = np.flatnonzero(bm25)
-    values = bm25[nonzero[seen.mask[nonzero]]].astype("float64")
     if seen.count < 2:
         return 0.0, 0.0
-    mean = float(values.sum()) / seen.count
-    variance = (float(((values - mean) ** 2).sum()) + (seen.count - len(values)) * mean * mean) / seen.count
+    visible = np.where(seen.mask, bm25, 0.0).astype("float64")  # two sums over the array: no index of the hits
+    mean = float(visible.sum()) / seen.count
+    variance = float(visible @ visible) / seen.count - mean * mean
     return mean, float(np.sqrt(max(variance, 0.0)))
 
 
