@@ -177,8 +177,9 @@ class Request:
 
 # The partitions of approximate sets are searched on this many threads at once (FAISS releases the GIL): at 1M
 # chunks the 12 searches of a question (4 sets x 3 languages) took 74 ms one after another, 40 ms on 2 threads.
-# The pool is shared by every request, so searches never use more threads than cores whatever the load.
-SEARCH_THREADS = max(1, min(4, os.cpu_count() or 1))
+# The pool is shared by every request, so searches never use more threads than this process's share of the cores
+# (OMP_NUM_THREADS, which `ayuda serve --workers N` sets to cores / N) whatever the load.
+SEARCH_THREADS = max(1, min(4, int(os.environ.get("OMP_NUM_THREADS") or 0) or os.cpu_count() or 1))
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
