@@ -11,6 +11,9 @@ The index is chosen by size and recorded in the manifest (`DenseIndex.describe`)
   time per search at 100k chunks, at higher recall: bench/README.md.) The index only proposes candidates:
   their scores are computed exactly from the build's .npy files, memory-mapped (only the candidates' rows are
   read), so the full-precision vectors are not held in memory at all.
+
+A question searches several sets; `search_all` runs the partitions of all of them side by side on a small shared
+pool of threads (at 1M chunks: 12 searches, 74 ms one after another, 40 ms on 2 threads).
 """
 
 from __future__ import annotations

@@ -275,7 +275,7 @@ class LoadedIndex:
                 mask = seen.mask & self.has_heading
             else:
                 mask = seen.mask
-            seen._allowed[name] = Allowed(mask)
+            seen._allowed.setdefault(name, Allowed(mask))  # made by two threads at once: both use the one kept
         return seen._allowed[name]
 
     def positions_in_documents(self, positions: np.ndarray) -> np.ndarray:
