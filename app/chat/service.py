@@ -165,11 +165,7 @@ class ChatService:
             ticket = escalated.ticket
             draft.answer = f"{draft.answer}\n\n{escalated.message}"
             draft.next_steps = escalated.next_steps
-        answer = {"role": "assistant", "content": draft.answer, "outcome": draft.outcome,
-                  "confidence": round(draft.confidence, 4), "citations": [c.__dict__ for c in draft.citations],
-                  "ticket_id": ticket["id"] if ticket else None,
-                  "retrieval": draft.retrieval | {"reason": draft.reason, "next_steps": draft.next_steps,
-                                                  "ticket": ticket, "audiences": self._audiences(draft)}}
+        answer = self._answer(draft, ticket)
         reply = self.store.save_turn(user.id, conv_id, lang, [answer] if question else [asked, answer],
                                      also=self._completes(user, idempotency_key))
         log.info("turn %s outcome=%s confidence=%.2f", reply.id, draft.outcome, draft.confidence)
@@ -187,8 +183,14 @@ class ChatService:
         return lambda s, reply: self.keys.complete(user.id, idempotency_key, reply.conversation_id, reply.id, s)
 
     @staticmethod
-    def _audiences(draft: Draft) -> list[list[str]]:
-        return reply_audiences(draft.outcome, [c.doc_id for c in draft.citations], draft.hits)
+    def _answer(draft: Draft, ticket: dict[str, Any] | None, **retrieval: Any) -> dict[str, Any]:
+        """The assistant message stored for a draft (`retrieval`: more to record beside the draft's own)."""
+        audiences = reply_audiences(draft.outcome, [c.doc_id for c in draft.citations], draft.hits)
+        return {"role": "assistant", "content": draft.answer, "outcome": draft.outcome,
+                "confidence": round(draft.confidence, 4), "citations": [c.__dict__ for c in draft.citations],
+                "ticket_id": ticket["id"] if ticket else None,
+                "retrieval": draft.retrieval | retrieval | {"reason": draft.reason, "next_steps": draft.next_steps,
+                                                            "ticket": ticket, "audiences": audiences}}
 
     def _cache_key(self, user: User, message: str, lang: str) -> Hashable | None:
         """The answer cache's key for a first message (None: not cacheable here)."""
@@ -200,11 +202,7 @@ class ChatService:
     def _replay(self, user: User, message: str, lang: str, draft: Draft, idempotency_key: str | None) -> TurnResult:
         """A repeated first question: the cached answer, stored with its question in one transaction."""
         asked = {"role": "user", "content": message, "search_query": message, "idempotency_key": idempotency_key}
-        answer = {"role": "assistant", "content": draft.answer, "outcome": draft.outcome,
-                  "confidence": round(draft.confidence, 4), "citations": [c.__dict__ for c in draft.citations],
-                  "retrieval": draft.retrieval | {"cached": True, "reason": draft.reason,
-                                                  "next_steps": draft.next_steps, "ticket": None,
-                                                  "audiences": self._audiences(draft)}}
+        answer = self._answer(draft, None, cached=True)
         reply = self.store.save_turn(user.id, None, lang, [asked, answer], also=self._completes(user, idempotency_key))
         return TurnResult(reply.conversation_id, reply.id, draft.answer, lang, draft.citations, draft.confidence,
                           draft.outcome, draft.next_steps, draft.reason, draft.hits, None)
