@@ -60,7 +60,7 @@ class IntentResult:
     probability: float
     probabilities: dict[str, float] = field(default_factory=dict)
     backstop: str | None = None  # the keyword rule that added a safety intent
-    overridden: bool = False  # the documents changed the label (app/chat/service.py:weigh_domain)
+    overridden: bool = False  # the documents changed the label (app/chat/responder.py:weigh_domain)
 
     def as_dict(self) -> dict[str, Any]:
         top = sorted(self.probabilities.items(), key=lambda kv: -kv[1])[:3]

@@ -20,7 +20,8 @@ import numpy as np
 
 from app.chat.composer import Citation
 from app.chat.llm import LLMClient
-from app.chat.service import ChatService, Draft
+from app.chat.responder import Draft
+from app.chat.service import ChatService
 from app.config import Settings
 from app.evaluation.composers import cited_passages, faithful, judge_client
 from app.evaluation.composers import summary as composer_summary

@@ -1,7 +1,7 @@
-"""The classifier's intent weighed against how well the documents match (app/chat/service.py:weigh_domain)."""
+"""The classifier's intent weighed against how well the documents match (app/chat/responder.py:weigh_domain)."""
 
 from app.chat.intents import IntentResult
-from app.chat.service import weigh_domain
+from app.chat.responder import weigh_domain
 from app.config import Settings
 
 S = Settings(database_url="sqlite://")

@@ -36,7 +36,8 @@ from app.channels.slack.identity import SlackIdentity
 from app.channels.slack.models import SlackEvent, now
 from app.channels.slack.store import SlackStore
 from app.channels.slack.texts import st
-from app.chat.service import CONFIDENTIAL_REASONS, DECLINED, ChatService, TurnResult
+from app.chat.responder import CONFIDENTIAL_REASONS, DECLINED
+from app.chat.service import ChatService, TurnResult
 from app.config import Settings
 from app.db import rowcount, session_scope
 from app.errors import BadRequest, Conflict, InvalidInput, NotFound, TooManyRequests, Unauthorized

@@ -1,0 +1,220 @@
+"""What Ayuda answers to one message, without storing anything: understand it (intent, safety lane), search,
+compose, gate on confidence. `ChatService` (app/chat/service.py) wraps it in a stored, serialized turn; the eval
+runner calls it directly."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from app.chat.composer import Citation, Composer, Emit, ExtractiveComposer, suggest
+from app.chat.confidence import ESCALATED, OFFER_HUMAN, Calibration, confidence, gate, signals
+from app.chat.intents import SAFETY, IntentClassifier, IntentResult
+from app.chat.llm import Rewriter
+from app.chat.routing import backstop, is_follow_up, policy_query, smalltalk_kind
+from app.chat.texts import t
+from app.config import Settings
+from app.retrieval.documents import Hit
+from app.retrieval.index import IndexNotFound
+from app.retrieval.language import LANGUAGES, detect_language
+from app.retrieval.search import HybridSearcher
+from app.retrieval.text import tokenize
+from app.security import User
+
+log = logging.getLogger(__name__)
+CLARIFY, SMALLTALK, NOT_READY = "clarify", "smalltalk", "not_ready"
+DECLINED, OFF_TOPIC = "declined", "off_topic"  # neither deflections nor escalations: no ticket
+CONFIDENTIAL_REASONS = ("sensitive", "crisis")  # the confidential lane: never sent to an LLM
+
+
+@dataclass
+class Draft:
+    answer: str
+    outcome: str
+    confidence: float
+    citations: list[Citation] = field(default_factory=list)
+    next_steps: str | None = None
+    reason: str | None = None
+    hits: list[Hit] = field(default_factory=list)
+    retrieval: dict[str, Any] = field(default_factory=dict)
+
+
+class Responder:
+    """The answering ladder: pre-route (small talk, crisis, private data, off-topic), retrieve, compose, gate."""
+
+    def __init__(self, settings: Settings, searcher: HybridSearcher | None, composer: Composer | None = None,
+                 calibration: Calibration = Calibration(), intents: IntentClassifier | None = None,
+                 rewriter: Rewriter | None = None) -> None:
+        self.settings, self.searcher, self.intents = settings, searcher, intents
+        self.extractive = ExtractiveComposer()
+        self.composer = composer or self.extractive
+        self.rewriter = rewriter
+        self.calibration = calibration
+
+    def understand(self, message: str, query: str | None = None, vector: np.ndarray | None = None) -> IntentResult:
+        """The message's intent: the classifier (on the contextualized question for a follow-up), then the
+        keyword backstop, which can add a safety intent and never remove one. `vector`: the e5 vector of the
+        text classified, when the caller already has it."""
+        if self.intents is not None:
+            result = self.intents.classify(query or message, vector)
+        else:  # no model loaded: only the rules can tell
+            result = IntentResult("smalltalk" if smalltalk_kind(message) != "about" else "question", 0.0)
+        safety = backstop(message)
+        if safety and SAFETY.index(safety) < (SAFETY.index(result.intent) if result.intent in SAFETY else 99):
+            result = IntentResult(safety, result.probabilities.get(safety, 0.0), result.probabilities, safety)
+        return result
+
+    def respond(self, user: User, message: str, query: str, lang: str, emit: Emit | None = None,
+                standalone: bool = False, confidential: bool = False) -> Draft:
+        """The answer to one message, without persistence (also used by the eval runner). `standalone`: `query`
+        is the LLM's rewrite of a follow-up, not the rule's join; `confidential`: the conversation is in the
+        confidential lane, so the LLM is not used."""
+        follow_up = message if query != message and not standalone else None
+        vectors = self._query_vectors(query, follow_up)  # encoded once for the classifier and the search
+        intent = self.understand(message, query if query != message else None,
+                                 None if vectors is None else vectors[0])
+        info = {"intent": intent.as_dict()}
+        if intent.intent == "smalltalk" and smalltalk_kind(message) != "about":  # hello, thanks, bye
+            return Draft(t(lang, smalltalk_kind(message)), SMALLTALK, 1.0, retrieval=info)
+        if intent.intent == "crisis":  # at once, kindly, with support lines; an urgent confidential ticket
+            resources = self.settings.support_resources.get(lang) or t(lang, "crisis_resources")
+            return Draft(f"{t(lang, 'crisis')}\n\n{resources}\n\n{t(lang, 'crisis_next')}", ESCALATED, 1.0, [],
+                         t(lang, "escalate_next"), "crisis", [], info)
+        if self.searcher is None:
+            return Draft(t(lang, "not_ready"), NOT_READY, 0.0, reason="not_ready", retrieval=info)
+        search_text = f"{query} {policy_query(message)}" if intent.intent == "sensitive" else query
+        try:
+            result = self.searcher.search(search_text, language=lang, groups=user.visible_groups, k=8,
+                                          follow_up=follow_up, vectors=vectors if search_text == query else None)
+        except IndexNotFound:
+            return Draft(t(lang, "not_ready"), NOT_READY, 0.0, reason="not_ready", retrieval=info)
+        hits = result.hits
+        sig = signals(query, lang, hits, result.idf)
+        score = confidence(sig, self.calibration)
+        retrieval = info | {
+            "build_id": result.build_id, "signals": sig.as_dict(),
+            "hits": [{"doc_id": h.chunk.doc_id, "chunk_id": h.chunk.chunk_id, "section": h.chunk.section,
+                      "score": round(h.score, 5), "dense": round(h.dense or 0, 4), "bm25": round(h.bm25 or 0, 3),
+                      "audience": h.chunk.audience}
+                     for h in hits],
+        }
+        intent = weigh_domain(intent, score, self.settings)
+        retrieval["intent"] = intent.as_dict()
+        if intent.intent == "smalltalk":
+            return Draft(t(lang, "about"), SMALLTALK, 1.0, retrieval=retrieval)
+        if intent.intent == "private_data":
+            return Draft(t(lang, "declined_private"), DECLINED, 1.0, reason="private_data", retrieval=retrieval)
+        if intent.intent == "off_topic":
+            return Draft(t(lang, "off_topic"), OFF_TOPIC, 0.0, reason="off_topic", retrieval=retrieval)
+        if intent.intent == "sensitive":
+            composed = self.extractive.compose(query, lang, hits[:1]) \
+                if score >= self.settings.offer_human_threshold else None
+            answer = t(lang, "sensitive")
+            cites: list[Citation] = []
+            if composed and composed.citations:
+                body = composed.answer.split("\n\n", 1)[-1]
+                answer += "\n\n" + t(lang, "sensitive_policy") + "\n\n" + body
+                cites = composed.citations
+            return Draft(answer, ESCALATED, score, cites, t(lang, "escalate_next"), "sensitive", hits, retrieval)
+        if intent.intent == "human_request":
+            return Draft(t(lang, "human_requested"), ESCALATED, score, [], t(lang, "escalate_next"), "human", hits,
+                         retrieval)
+        if not hits:
+            answer = not_found(lang, t(lang, "reason_no_results"))
+            return Draft(answer, ESCALATED, 0.0, [], t(lang, "escalate_next"), "no_results", hits, retrieval)
+        outcome = gate(score, self.settings.answer_threshold, self.settings.offer_human_threshold)
+        options = self._clarify_options(query, lang, hits)
+        if options and (outcome == ESCALATED or len(tokenize(query, lang)) <= 1):
+            answer = "\n".join([t(lang, "clarify"), *[f"- {o}" for o in options], t(lang, "clarify_hint")])
+            return Draft(answer, CLARIFY, score, [], None, "ambiguous", hits, retrieval)
+        if outcome == ESCALATED:
+            answer = not_found(lang, t(lang, "reason_low_confidence", confidence=score))
+            return Draft(answer, ESCALATED, score, [], t(lang, "escalate_next"), "low_confidence", hits, retrieval)
+        if outcome == OFFER_HUMAN:  # not sure: point to the closest pages, don't quote them as the answer
+            suggested = suggest(lang, hits)
+            return Draft(suggested.answer + "\n\n" + t(lang, "offer_human"), outcome, score, suggested.citations,
+                         None, None, hits, retrieval)
+        composer = self.extractive if confidential else self.composer
+        composed = composer.compose(query, lang, hits, emit)
+        if composed.llm is not None:
+            retrieval["llm"] = composed.llm
+            if composed.llm["result"] == "not_found":  # the model read the passages: they don't answer
+                return Draft(not_found(lang, t(lang, "reason_not_answered")), ESCALATED, score, [],
+                             t(lang, "escalate_next"), "low_confidence", hits, retrieval)
+        return Draft(composed.answer, outcome, score, composed.citations, None, None, hits, retrieval)
+
+    def _query_vectors(self, query: str, follow_up: str | None) -> np.ndarray | None:
+        """e5 vectors of the question (and the follow-up alone), when the classifier and the search share the
+        model: one encode per turn instead of two."""
+        if self.searcher is None or self.intents is None:
+            return None
+        if getattr(self.intents.embedder, "model_id", None) != self.searcher.embedder.model_id:
+            return None
+        return self.searcher.embedder.encode_queries([query, follow_up] if follow_up else [query])
+
+    def _rewrite(self, message: str, history: list[Any], confidential: bool) -> tuple[str | None, str | None]:
+        """(standalone question, "ok") from the LLM for a message that follows earlier turns; (None, why) when it
+        is not asked (no LLM, first message, small talk, the confidential lane, a safety or private-data
+        message) or fails, and the rule of `_contextualize` decides."""
+        if self.rewriter is None or not self.settings.llm_rewrite_follow_ups \
+                or not any(m.role == "user" for m in history):
+            return None, None
+        if confidential or smalltalk_kind(message) != "about" or backstop(message):
+            return None, "skipped"
+        if self.understand(message).intent in (*SAFETY, "private_data"):  # never sent to the LLM
+            return None, "skipped"
+        turns = [(m.role, m.content) for m in history if m.role in ("user", "assistant") and m.content]
+        rewritten = self.rewriter.rewrite(turns, message)
+        return (rewritten, "ok") if rewritten else (None, "error")
+
+    def _language(self, message: str, history: list[Any], conversation_id: str | None) -> str:
+        lang, prob = self.searcher.detect_language(message) if self.searcher is not None else detect_language(message)
+        previous = next((m.language for m in reversed(history)), None)
+        if previous and (prob < 0.8 or len(message.split()) <= 2):
+            return previous
+        return lang if lang in LANGUAGES else "en"
+
+    @staticmethod
+    def _contextualize(message: str, history: list[Any]) -> str:
+        last = next((m for m in reversed(history) if m.role == "user" and m.search_query), None)
+        if last is None or smalltalk_kind(message) != "about" or backstop(message) or not is_follow_up(message):
+            return message
+        return f"{last.search_query} {message}"
+
+    @staticmethod
+    def _clarify_options(query: str, lang: str, hits: list[Hit]) -> list[str]:
+        """Titles to choose from when a very short question matches several documents about equally."""
+        if len(tokenize(query, lang)) > 2 or len(re.findall(r"\w+", query)) > 4:
+            return []
+        titles: list[str] = []
+        top = hits[0].dense or 0.0
+        for h in hits[:6]:
+            if (h.dense or 0.0) >= top - 0.03 and h.chunk.title not in titles:
+                titles.append(h.chunk.title)
+        return titles[:4] if len(titles) >= 3 else []
+
+
+def not_found(lang: str, reason: str) -> str:
+    return t(lang, "not_found") + " " + t(lang, "not_found_reason", reason=reason)
+
+
+def weigh_domain(intent: IntentResult, score: float, s: Settings) -> IntentResult:
+    """The documents know what is in-domain: a terse question the classifier took for small talk or off-topic
+    ("vpn not working", "holerite online?") is a question when the documents answer it well. Someone else's
+    private data needs stronger evidence, and the classifier's doubt too. The other way round, a "question" the
+    classifier also finds off-topic-looking that the documents don't match at all is off-topic: no ticket, and
+    the reply offers a person with one click."""
+    p_question = intent.probabilities.get("question", 0.0)
+    if (intent.intent in ("smalltalk", "off_topic") and score >= s.in_domain_confidence) or (
+            intent.intent == "private_data" and score >= s.private_in_domain_confidence
+            and p_question >= s.private_in_domain_question_share * intent.probability):
+        return IntentResult("question", p_question, intent.probabilities, intent.backstop, overridden=True)
+    p_off = intent.probabilities.get("off_topic", 0.0)
+    if intent.intent == "question" and score < s.offer_human_threshold \
+            and p_off >= s.out_of_domain_off_topic_share:
+        return IntentResult("off_topic", p_off, intent.probabilities, intent.backstop, overridden=True)
+    return intent
