@@ -23,7 +23,7 @@ PAYSLIP = b"%PDF-1.4 ZORBLAT-D1 \x00\xff\xfe"  # not text: exported as base64
 
 
 def agent_of(queue: str) -> dict[str, str]:
-    from app.config import DEFAULT_QUEUES
+    from app.queues import DEFAULT_QUEUES
 
     return {"X-Ayuda-User": f"agent.{queue}@brightwave.example", "X-Ayuda-Groups": DEFAULT_QUEUES[queue].group}
 

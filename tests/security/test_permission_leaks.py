@@ -105,7 +105,7 @@ def chat(client, message: str, headers: dict[str, str], **extra):  # type: ignor
 
 
 def agent_of(queue: str, *more: str) -> dict[str, str]:
-    from app.config import DEFAULT_QUEUES
+    from app.queues import DEFAULT_QUEUES
 
     return {"X-Ayuda-User": f"agent.{queue}@brightwave.example",
             "X-Ayuda-Groups": ",".join([DEFAULT_QUEUES[queue].group, *more])}
