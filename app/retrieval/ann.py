@@ -135,6 +135,15 @@ class VectorSet:
         keep = local[0] >= 0
         return part.ids[local[0][keep]], exact[0][keep] - (float(shift[group]) if shift is not None else 0.0)
 
+    def cost(self, group: int, k: int) -> float:
+        """About how long a search of one partition takes, to order them: HNSW visits about efSearch nodes (or the
+        number fetched, if more), IVF the rows of its nprobe lists."""
+        assert self.parts is not None
+        part = self.parts[group]
+        if isinstance(part.index, faiss.IndexIVF):
+            return part.effort * len(part.ids) / max(1, part.index.nlist)
+        return max(part.effort, FETCH * k)
+
     def describe(self) -> dict[str, Any]:
         if self.parts is None:
             return {"kind": "flat", "rows": len(self)}
@@ -200,6 +209,8 @@ def search_all(requests: Sequence[Request]) -> list[tuple[np.ndarray, np.ndarray
     each, here; the partitions of approximate sets, of every request together, run on the shared search threads."""
     queries = [r.query.astype("float32") for r in requests]
     tasks = [(i, g) for i, r in enumerate(requests) if r.vectors.parts is not None for g in r.vectors.parts]
+    # the longest first, so that the threads end together rather than one waiting for a long search started last
+    tasks.sort(key=lambda t: -requests[t[0]].vectors.cost(t[1], requests[t[0]].k))
     if len(tasks) > 1 and SEARCH_THREADS > 1:
         done = list(_searches().map(lambda t: requests[t[0]].vectors._part(
             t[1], queries[t[0]], requests[t[0]].k, requests[t[0]].allowed, requests[t[0]].shift), tasks))

@@ -8,8 +8,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from app.retrieval.companion import CompanionEncoder, CompanionNotFound
 from app.retrieval.querycache import QueryCache
+from app.retrieval.sharedcalls import SHARED_CALL_TEXTS, SharedCalls
 
 log = logging.getLogger(__name__)
 # ONNX Runtime batches: measured fastest here at ~1,024 tokens with padding (chunks and sentences alike, 2 cores);
@@ -27,18 +27,6 @@ TOKENS_PER_BATCH = 1024
 PROBE = ["¿Cuántos días de vacaciones tengo al año?", "Employees accrue 1.5 days of paid leave per month worked; "
          "unused days carry over until March 31 of the following year.", "  Spaces AROUND  "]
 _FINGERPRINT_FILES = ("config.json", "modules.json", "config_sentence_transformers.json", "ayuda_converted.json")
-
-
-SHARED_CALL_TEXTS = 8  # calls with at most this many texts (questions) may share one ONNX Runtime call
-
-
-@dataclass
-class _Request:
-    """Texts waiting for the encoder, and where their vectors go."""
-
-    texts: list[str]
-    prompt: str | None
-    done: Future[np.ndarray] = field(default_factory=Future)
 
 
 class ModelNotFound(Exception):
@@ -70,8 +58,9 @@ class Embedder:
         # Every encode runs on one dedicated thread: torch/oneDNN caches kernels per thread and per input
         # shape, so a pool of request threads would each pay the warm-up (~100 ms–1 s) again.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
-        self._pending: list[_Request] = []  # questions waiting to share the next ONNX call (`_encode`)
-        self._pending_lock = threading.Lock()
+        # questions waiting while the encoder is busy share its next ONNX call (`_encode`)
+        self._shared = SharedCalls(self._worker, lambda texts, prompt: self._encode_onnx(self._onnx, texts, prompt,
+                                                                                           batch_size=0))
         # "onnx": the transformer runs on ONNX Runtime (app/retrieval/onnx.py) when this model's pooling allows it;
         # once an export has been checked against torch, later loads run it without loading torch's weights
         # (measured: 0.94 against 1.44 GB with the companion), unless pooled sentence vectors need the torch model.
@@ -237,104 +226,33 @@ class Embedder:
         `tokens_per_batch` tokens including padding. `progress` is called with the number of texts done."""
         import torch
 
-        prompt = str(self.prompts.get(self._passage_prompt or "") or "")
-        shift = len(prompt)
-        tokenizer = self.model.tokenizer  # transformers' own: character offsets (and torch, which pooling needs)
-        limit = self.max_length
-        encoded = tokenizer([prompt + t for t in texts], truncation=True, max_length=limit,
-                            return_offsets_mapping=True, return_special_tokens_mask=True)
-        ids, offsets, special = encoded["input_ids"], encoded["offset_mapping"], encoded["special_tokens_mask"]
-        order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
-        out = np.zeros((len(texts), self.dimension), dtype="float32")
-        pooled: list[np.ndarray] = [np.zeros((len(groups), self.dimension), "float32") for groups in spans]
+        from app.retrieval.pooling import pooled_pass
+
         transformer: Any = self.model[0].auto_model
-        pad = int(tokenizer.pad_token_id or 0)
 
-        def weights(i: int, width: int) -> np.ndarray:
-            """Row 0: every token of text i (its own vector); row 1 + g: the tokens of its span group g."""
-            n = len(ids[i])
-            w = np.zeros((1 + len(spans[i]), width), dtype="float32")
-            w[0, :n] = 1.0
-            if spans[i]:
-                starts = np.array([a for a, _ in offsets[i]]) - shift
-                ends = np.array([b for _, b in offsets[i]]) - shift
-                always = np.array(special[i], dtype=bool) | (ends <= 0)  # special tokens and the prompt's
-                for g, group in enumerate(spans[i]):
-                    ranges = [(starts < b) & (ends > a) & (ends > starts) for a, b in group]
-                    if all(r.any() for r in ranges):  # else some of its text was cut off: a zero vector says so
-                        w[1 + g, :n] = np.logical_or.reduce([always, *ranges])
-            return w
+        def token_embeddings(ids: np.ndarray, mask: np.ndarray) -> Any:
+            if self._onnx is not None:
+                return torch.from_numpy(self._onnx.hidden(ids, mask))
+            return transformer(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)
+                               ).last_hidden_state.float()
 
-        def run(batch: list[int]) -> None:
-            width = max(len(ids[i]) for i in batch)
-            rows = max(1 + len(spans[i]) for i in batch)
-            input_ids = np.full((len(batch), width), pad, dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.int64)
-            w = np.zeros((len(batch), rows, width), dtype="float32")
-            for row, i in enumerate(batch):
-                input_ids[row, : len(ids[i])] = ids[i]
-                mask[row, : len(ids[i])] = 1
-                part = weights(i, width)
-                w[row, : len(part)] = part
-            with torch.inference_mode():  # the pooling too runs on torch's threads (no BLAS pool beside them)
-                if self._onnx is not None:
-                    hidden = torch.from_numpy(self._onnx.hidden(input_ids, mask))
-                else:
-                    hidden = transformer(input_ids=torch.from_numpy(input_ids),
-                                         attention_mask=torch.from_numpy(mask)).last_hidden_state.float()
-                wt = torch.from_numpy(w)
-                means = (torch.bmm(wt, hidden) / wt.sum(dim=2, keepdim=True).clamp(min=1.0)).numpy()
-            for row, i in enumerate(batch):
-                out[i] = means[row, 0]
-                pooled[i] = means[row, 1 : 1 + len(spans[i])]
-
-        batch: list[int] = []
-        for i in order:
-            if batch and (len(batch) + 1) * len(ids[i]) > tokens_per_batch:
-                self._worker.submit(run, batch).result()
-                if progress:
-                    progress(len(batch))
-                batch = []
-            batch.append(i)
-        if batch:
-            self._worker.submit(run, batch).result()
-            if progress:
-                progress(len(batch))
+        out, pooled = pooled_pass(texts, spans, tokenizer=self.model.tokenizer,  # transformers' own: offsets
+                                  prompt=str(self.prompts.get(self._passage_prompt or "") or ""),
+                                  max_length=self.max_length, dimension=self.dimension,
+                                  token_embeddings=token_embeddings,
+                                  on_worker=lambda run, batch: self._worker.submit(run, batch).result(),
+                                  tokens_per_batch=tokens_per_batch, progress=progress)
         return _normalise(out), [_normalise(p) for p in pooled]
 
     def _encode(self, texts: list[str], prompt_name: str | None, *, batch_size: int) -> np.ndarray:
-        """On ONNX Runtime, a few texts (a chat turn's question) join the others waiting while the encoder is busy,
-        and all are encoded in one call: under load, 8 questions cost ~32 ms together against ~11 ms each alone.
-        An idle encoder takes a question at once (no waiting for company)."""
+        """On ONNX Runtime, a few texts (a chat turn's question) share one call with the others waiting while the
+        encoder is busy (app/retrieval/sharedcalls.py); more go alone."""
         if self._onnx is None:
             return self._encode_torch(texts, prompt_name, batch_size=batch_size)
         if len(texts) > SHARED_CALL_TEXTS:
             return self._worker.submit(self._encode_onnx, self._onnx, texts, prompt_name,
                                        batch_size=batch_size).result()
-        request = _Request(texts, prompt_name)
-        with self._pending_lock:
-            self._pending.append(request)
-            first = len(self._pending) == 1
-        if first:  # else an encode already queued on the worker will take this request too
-            self._worker.submit(self._encode_pending)
-        return request.done.result()
-
-    def _encode_pending(self) -> None:
-        """Encode every request waiting now, one call per prompt; each gets its own rows (or the call's error)."""
-        with self._pending_lock:
-            waiting, self._pending = self._pending, []
-        for prompt in dict.fromkeys(r.prompt for r in waiting):
-            group = [r for r in waiting if r.prompt == prompt]
-            try:
-                vectors = self._encode_onnx(self._onnx, [t for r in group for t in r.texts], prompt, batch_size=0)
-            except Exception as e:  # noqa: BLE001 - every caller of the batch gets the error
-                for r in group:
-                    r.done.set_exception(e)
-                continue
-            start = 0
-            for r in group:
-                r.done.set_result(vectors[start : start + len(r.texts)])
-                start += len(r.texts)
+        return self._shared.encode(texts, prompt_name)
 
     def _encode_onnx(self, session: Any, texts: list[str], prompt_name: str | None, *,
                      batch_size: int) -> np.ndarray:

@@ -149,7 +149,7 @@ def test_questions_encoded_at_the_same_time_share_one_onnx_call_and_get_their_ow
     monkeypatch.setattr(embedder, "_onnx", Slow())
     with ThreadPoolExecutor(12) as pool:
         futures = [pool.submit(embedder._encode, [q], "query", batch_size=32) for q in questions]
-        while sum(len(r.texts) for r in embedder._pending) + sum(calls) < len(questions):
+        while embedder._shared.waiting() + sum(calls) < len(questions):
             threading.Event().wait(0.01)
         gate.set()
         together = np.vstack([f.result() for f in futures])

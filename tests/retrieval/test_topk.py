@@ -338,3 +338,32 @@ def test_searches_of_several_sets_side_by_side_give_what_each_gives_alone(monkey
         for (ids_a, scores_a), (ids_b, scores_b) in zip(a, b, strict=True):
             assert len(ids_a) == 15 and mask[ids_a].all()
             assert ids_a.tolist() == ids_b.tolist() and np.allclose(scores_a, scores_b)
+
+
+def test_the_longest_partition_searches_start_first(monkeypatch):
+    """`search_all` hands the partitions to the search threads by decreasing cost (HNSW: efSearch), so that no
+    thread is left with a long search while the others are done."""
+    from app.retrieval import ann
+    from app.retrieval.ann import Allowed, Request, build_set, search_all
+
+    rng = np.random.default_rng(6)
+    groups = rng.integers(0, 3, 6000)
+    sets = [build_set(name, unit(rng.standard_normal((6000, 16))), groups, ["en", "es", "pt"], 0)
+            for name in ("a", "b")]
+    efforts = {("a", 0): 90, ("a", 1): 700, ("a", 2): 300, ("b", 0): 1200, ("b", 1): 95, ("b", 2): 500}
+    for s in sets:
+        for g, part in (s.parts or {}).items():
+            part.effort = efforts[s.name, g]
+    started: list[tuple[str, int]] = []
+    real = ann.VectorSet._part
+
+    def part(self, group, *args):  # type: ignore[no-untyped-def]
+        started.append((self.name, group))
+        return real(self, group, *args)
+
+    monkeypatch.setattr(ann.VectorSet, "_part", part)
+    monkeypatch.setattr(ann, "SEARCH_THREADS", 1)
+    q = unit(rng.standard_normal((1, 16)))[0]
+    found = search_all([Request(s, q, 10, Allowed(np.ones(6000, bool))) for s in sets])
+    assert started == [("b", 0), ("a", 1), ("b", 2), ("a", 2), ("b", 1), ("a", 0)]
+    assert all(len(ids) == 10 for ids, _ in found)
