@@ -31,6 +31,8 @@ from typing import Any, cast
 import faiss
 import numpy as np
 
+from app.retrieval.hugepages import huge_pages
+
 log = logging.getLogger(__name__)
 
 APPROXIMATE = "hnsw"  # the index above EXACT_BELOW: "hnsw", or "ivf" as builds before made it (bench/retrieval_scale.py)
@@ -171,6 +173,7 @@ class VectorSet:
             if info is None:
                 continue
             index = faiss.read_index(str(folder / f"{name}.{language}.faiss"))
+            huge_pages(index)  # fewer TLB misses as a search follows the graph (app/retrieval/hugepages.py)
             effort = int(info["ef_search"] if kind == "hnsw" else info["nprobe"])
             parts[g] = Part(index, np.load(folder / f"{name}.{language}.ids.npy"), effort, info)
         return cls(name, matrix, group_of, parts, groups)
