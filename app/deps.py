@@ -1,4 +1,5 @@
-"""FastAPI dependencies as Annotated aliases: a route's signature reads as a list of needs.
+"""FastAPI dependencies as Annotated aliases: a route's signature reads as a list of needs. Those that only read
+the app's state are `async`: FastAPI runs a sync dependency on its thread pool, a hop per dependency per request.
 
 Roles (README "Deploying safely"): public (no user), employee (anyone signed in: `CurrentUser`), agent
 (member of a queue's group: `CurrentAgent`; each ticket is further checked against the agent's own
@@ -23,15 +24,15 @@ from app.security import ADMIN_GROUP, User, is_admin, is_agent
 from app.services import Services
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
-def get_auth(request: Request) -> Authenticator:
+async def get_auth(request: Request) -> Authenticator:
     return request.app.state.auth  # type: ignore[no-any-return]
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
@@ -122,7 +123,7 @@ def get_metrics_reader(request: Request, auth: AuthDep, settings: SettingsDep) -
 MetricsReader = Annotated[None, Depends(get_metrics_reader)]
 
 
-def get_chat(services: ServicesDep) -> ChatService:
+async def get_chat(services: ServicesDep) -> ChatService:
     return services.chat
 
 
