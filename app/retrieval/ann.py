@@ -45,12 +45,34 @@ FETCH = 2  # an IVF search fetches FETCH × k by its 8-bit codes, then keeps the
 ADD_BLOCK = 65_536  # rows added to an IVF index at a time (a memory-mapped set is never copied whole)
 
 
+SAMPLE_STEP = 32  # `best` over a large array first keeps what beats a threshold read off every 32nd score
+SAMPLED_ABOVE = 100_000  # ... for arrays of at least this many scores (BM25 over every chunk of a large build)
+
+
 def best(scores: np.ndarray, candidates: np.ndarray, m: int) -> list[int]:
     """The `m` best-scoring candidates (a boolean mask), best first (ties by position)."""
-    at = np.flatnonzero(candidates)
+    at = _above_sampled_threshold(scores, candidates, m) if len(scores) >= SAMPLED_ABOVE else None
+    if at is None:
+        at = np.flatnonzero(candidates)
     if len(at) > m:  # everything as good as the m-th best, so that ties keep the lower positions
         at = at[scores[at] >= -np.partition(-scores[at], m - 1)[m - 1]]
     return [int(i) for i in at[np.lexsort((at, -scores[at]))][:m]]
+
+
+def _above_sampled_threshold(scores: np.ndarray, candidates: np.ndarray, m: int) -> np.ndarray | None:
+    """The candidates scoring at least t, where t is about the (m + 8 × SAMPLE_STEP)-th best score, read off a
+    sample of every SAMPLE_STEP-th position; they include the m best (so `best` gives what it gives without this)
+    whenever they are at least m, else None (`best` looks at every candidate). At 1M scores: ~1.5 ms against ~11 ms
+    for partitioning them all."""
+    sample = scores[::SAMPLE_STEP][candidates[::SAMPLE_STEP]]
+    j = m // SAMPLE_STEP + 8  # for scores in random order, the sample's j-th best beats the m-th best overall about
+    # twice in 10,000 questions (m = 80); then there are fewer than m above it and every candidate is looked at
+    if len(sample) <= j:
+        return None
+    threshold = np.partition(sample, len(sample) - j)[len(sample) - j]
+    at = np.flatnonzero(scores >= threshold)
+    at = at[candidates[at]]
+    return at if len(at) >= m else None
 
 
 @dataclass

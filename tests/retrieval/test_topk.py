@@ -369,22 +369,26 @@ def test_the_longest_partition_searches_start_first(monkeypatch):
     assert all(len(ids) == 10 for ids, _ in found)
 
 
-def _anon_huge_kb(address: int) -> int:
-    """AnonHugePages of the mapping of this process that holds `address` (/proc/self/smaps)."""
+def _mapping(address: int) -> dict[str, str]:
+    """The /proc/self/smaps fields of the mapping of this process that holds `address`."""
+    fields: dict[str, str] = {}
     inside = False
     for line in Path("/proc/self/smaps").read_text().splitlines():
         first = line.split()[0]
         if "-" in first and ":" not in first:
+            if inside:
+                break
             low, high = (int(x, 16) for x in first.split("-"))
             inside = low <= address < high
-        elif inside and line.startswith("AnonHugePages:"):
-            return int(line.split()[1])
-    return 0
+        elif inside:
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+    return fields
 
 
 def test_a_loaded_hnsw_index_is_moved_to_huge_pages(tmp_path):
-    """After loading, the codes and links of an HNSW index sit in 2 MB pages (fewer TLB misses as a search
-    follows the graph through hundreds of MB)."""
+    """After loading, the codes and links of an HNSW index are marked for 2 MB pages (fewer TLB misses as a search
+    follows the graph through hundreds of MB), and moved into them at once where the kernel finds free ones."""
     import faiss
 
     from app.retrieval.hugepages import _arrays, huge_pages
@@ -403,6 +407,40 @@ def test_a_loaded_hnsw_index_is_moved_to_huge_pages(tmp_path):
     codes_at, codes_size = _arrays(loaded)[0]
     assert codes_size == 40_000 * 256
     assert huge_pages(loaded) >= 2 << 20
-    assert _anon_huge_kb(codes_at + codes_size // 2) >= 2048
+    mapping = _mapping(codes_at + codes_size // 2)
+    assert "hg" in mapping["VmFlags"].split()  # MADV_HUGEPAGE (MADV_COLLAPSE moves them at once if it can)
     after = loaded.search(rows[:50], 10)  # the same answers from the moved pages
     assert (after[1] == before[1]).all() and np.allclose(after[0], before[0])
+
+
+def test_best_over_a_large_array_gives_what_looking_at_every_candidate_gives():
+    """Above SAMPLED_ABOVE scores, `best` first keeps the candidates above a threshold read off a sample: the same
+    rows in the same order as looking at every candidate, with ties, sparse and dense masks, sorted scores, and a
+    sample whose threshold is too high (then every candidate is looked at after all)."""
+    from app.retrieval import ann
+
+    def every_candidate(scores: np.ndarray, candidates: np.ndarray, m: int) -> list[int]:
+        at = np.flatnonzero(candidates)
+        if len(at) > m:
+            at = at[scores[at] >= -np.partition(-scores[at], m - 1)[m - 1]]
+        return [int(i) for i in at[np.lexsort((at, -scores[at]))][:m]]
+
+    rng = np.random.default_rng(8)
+    n = ann.SAMPLED_ABOVE + 12_345
+    cases = 0
+    for density in (1.0, 0.6, 0.05, 0.0005):
+        for m in (1, 80, 160, 1000):
+            scores = rng.random(n).astype("float32")
+            if m == 160:
+                scores = np.round(scores * 50).astype("float32")  # many ties
+            candidates = rng.random(n) < density
+            assert ann.best(scores, candidates, m) == every_candidate(scores, candidates, m), (density, m)
+            cases += 1
+    ascending = np.arange(n, dtype="float32")  # the best all at the end
+    everyone = np.ones(n, bool)
+    assert ann.best(ascending, everyone, 80) == every_candidate(ascending, everyone, 80) == list(range(n - 1, n - 81, -1))
+    unlucky = rng.random(n).astype("float32")  # the sample holds 40 of the best 1,000: its threshold is too high
+    unlucky[np.arange(40) * ann.SAMPLE_STEP] = 10.0
+    assert ann._above_sampled_threshold(unlucky, everyone, 1000) is None
+    assert ann.best(unlucky, everyone, 1000) == every_candidate(unlucky, everyone, 1000)
+    assert cases == 16
