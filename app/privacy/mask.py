@@ -69,11 +69,11 @@ try:
 except ImportError:  # a version without it: any non-word character (more texts go to the matcher, none fewer)
     _PHONE_PUNCTUATION = r"(?:\W|[xX]){0,4}"
 PHONE_RUN = re.compile(rf"(?:([+＋]){_PHONE_PUNCTUATION})?\d(?:{_PHONE_PUNCTUATION}\d)*")
-PHONE_MIN_DIGITS = {True: 5, False: 7}  # after a "+", without
+PHONE_MIN_DIGITS, PHONE_MIN_DIGITS_AFTER_PLUS = 7, 5
 
 
 def _may_hold_phone(text: str) -> bool:
-    return any(sum(ch.isdigit() for ch in m.group(0)) >= PHONE_MIN_DIGITS[m.group(1) is not None]
+    return any(sum(ch.isdigit() for ch in m.group(0)) >= (PHONE_MIN_DIGITS_AFTER_PLUS if m.group(1) else PHONE_MIN_DIGITS)
                for m in PHONE_RUN.finditer(text))
 
 
