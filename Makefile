@@ -36,8 +36,8 @@ run: models
 	$(BIN)/ayuda serve --host 127.0.0.1 --port 8000
 
 # Test files run in one process per core (pytest-xdist; each process has its own PostgreSQL database, see
-# tests/support/pg.py); `make test PARALLEL=` runs them in one process.
-PARALLEL ?= -n auto --dist loadfile
+# tests/support/pg.py), longest first (tests/support/longest_first.py); `make test PARALLEL=` runs them in one process.
+PARALLEL ?= -n auto --dist loadfile --no-loadscope-reorder
 
 # `make test` runs the whole suite; `make test-fast` all but the browser tests, `make test-browser` only those
 # (Chromium through Playwright).

@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -239,7 +240,7 @@ def cached_features(embedder: Any, texts: list[str], cache_dir: Path | None) -> 
         try:
             with np.load(path, allow_pickle=False) as stored:
                 memory.update(zip(stored["texts"].tolist(), stored["vectors"], strict=True))
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
             log.warning("unreadable intent feature cache %s: recomputing", path)
     missing = list(dict.fromkeys(t for t in texts if t not in memory))
     if missing:
@@ -247,7 +248,9 @@ def cached_features(embedder: Any, texts: list[str], cache_dir: Path | None) -> 
         if path is not None:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                np.savez(path, texts=np.array(list(memory)), vectors=np.stack(list(memory.values())))
+                tmp = path.with_name(f".{path.stem}.{os.getpid()}.npz")  # replaced whole: a reader never sees half
+                np.savez(tmp, texts=np.array(list(memory)), vectors=np.stack(list(memory.values())))
+                os.replace(tmp, path)
             except OSError as e:  # a read-only folder only costs a few seconds at the next start
                 log.warning("could not cache intent features in %s: %s", path, e)
     return np.stack([memory[t] for t in texts])

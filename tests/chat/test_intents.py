@@ -4,9 +4,11 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.chat.intents import INTENTS, IntentClassifier, cached_features, load_exemplars, split
+from tests.conftest import TEST_CACHE
 
 
 def test_every_intent_has_enough_exemplars_in_every_language_plus_hard_negatives():
@@ -43,7 +45,7 @@ def test_no_exemplar_repeats_a_golden_question(embedder):
               for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     exemplars = [e.text for e in load_exemplars()]
     # the exemplars' e5 vectors are the first part of their intent features, computed once per session
-    vectors = cached_features(embedder, exemplars, None)[:, : embedder.dimension]
+    vectors = cached_features(embedder, exemplars, TEST_CACHE)[:, : embedder.dimension]
     near = vectors @ embedder.encode_queries(golden).T
     worst = near.max(axis=1)
     offenders = [(exemplars[i], golden[int(near[i].argmax())]) for i in worst.argsort()[::-1][:5] if worst[i] >= 0.965]
@@ -52,7 +54,7 @@ def test_no_exemplar_repeats_a_golden_question(embedder):
 
 @pytest.fixture(scope="module")
 def classifier(embedder):  # type: ignore[no-untyped-def]
-    return IntentClassifier.train(embedder)
+    return IntentClassifier.train(embedder, cache_dir=TEST_CACHE)
 
 
 @pytest.mark.integration
@@ -111,3 +113,20 @@ def test_a_trained_classifier_is_kept_on_disk_and_a_new_process_does_not_train_a
     monkeypatch.setattr(intents, "_TRAINED", {})
     assert IntentClassifier.train(embedder, exemplars, cache_dir=tmp_path).classify(messages[0]).intent == \
         first.classify(messages[0]).intent
+
+
+def test_the_feature_cache_file_is_replaced_whole_and_a_damaged_one_is_recomputed(embedder, tmp_path, monkeypatch):
+    from app.chat import intents
+
+    texts = ["quero falar com alguém do RH", "my laptop screen is broken"]
+    monkeypatch.setattr(intents, "_FEATURE_CACHE", {})
+    first = cached_features(embedder, texts, tmp_path)
+    [stored] = tmp_path.glob("intent-features-*.npz")
+    assert [p.name for p in tmp_path.iterdir()] == [stored.name]  # no temporary file left beside it
+
+    stored.write_bytes(stored.read_bytes()[:100])  # cut short, as by a crash mid-write
+    monkeypatch.setattr(intents, "_FEATURE_CACHE", {})  # as in a new process
+    again = cached_features(embedder, [*texts, "¿dónde está mi nómina?"], tmp_path)
+    assert np.allclose(again[:2], first, atol=1e-5) and again.shape[0] == 3
+    with np.load(stored) as readable:
+        assert len(readable["texts"]) == 3

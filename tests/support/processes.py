@@ -20,7 +20,10 @@ class Process:
     def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
         self.args, self.log = args, log
         self._out = open(log, "ab")  # noqa: SIM115 (closed in stop)
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("AYUDA_")} | env
+        from tests.conftest import TEST_CACHE
+
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("AYUDA_")} \
+            | {"AYUDA_CACHE_DIR": str(TEST_CACHE)} | env
         self.proc = subprocess.Popen([sys.executable, "-m", "app", *args], cwd=ROOT, env=full_env,
                                      stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True)
 
