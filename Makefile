@@ -22,7 +22,7 @@ $(MODEL)/ayuda_converted.json: $(STAMP)
 	$(BIN)/python -m app.retrieval.e5_convert $(MODEL)
 
 # The same model for ONNX Runtime (app/retrieval/onnx.py), exported once and checked against torch.
-$(MODEL)/onnx/source.json: $(MODEL)/ayuda_converted.json
+$(MODEL)/onnx/source.json: $(MODEL)/ayuda_converted.json app/retrieval/onnx.py
 	$(BIN)/python -m app.retrieval.onnx $(MODEL)
 
 models: $(MODEL)/ayuda_converted.json $(MODEL)/onnx/source.json

@@ -11,13 +11,20 @@ The export (`torch.onnx.export`, ~15 s for e5-small) is written next to the mode
 from __future__ import annotations
 
 import json
+import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 OPSET = 17
+# 2: exported with eager attention and fused by ONNX Runtime's transformer optimizer (an export of format 1 is
+# made again once)
+EXPORT_FORMAT = 2
+log = logging.getLogger(__name__)
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ayuda" / "onnx"
 
 
@@ -36,7 +43,8 @@ def _marker(path: Path) -> Path:
 
 def is_current(path: Path, fingerprint: str) -> bool:
     try:
-        return path.exists() and json.loads(_marker(path).read_text()).get("fingerprint") == fingerprint
+        marker = json.loads(_marker(path).read_text())
+        return path.exists() and marker.get("fingerprint") == fingerprint and marker.get("format") == EXPORT_FORMAT
     except (OSError, ValueError):
         return False
 
@@ -67,16 +75,73 @@ def export(transformer: Any, tokenizer: Any, path: Path, fingerprint: str, *, fo
         tmp = path.with_name(f".{path.name}.{os.getpid()}")
         import warnings
 
-        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad(), _eager_attention(transformer):
             warnings.simplefilter("ignore")  # tracer warnings about shapes that are dynamic axes here
             torch.onnx.export(Hidden(transformer.eval()), (sample["input_ids"], sample["attention_mask"]), str(tmp),
                               input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
                               dynamic_axes={"input_ids": axes, "attention_mask": axes, "last_hidden_state": axes},
                               opset_version=OPSET, dynamo=False)
+        feed = {"input_ids": sample["input_ids"].numpy(), "attention_mask": sample["attention_mask"].numpy()}
+        fused = fuse(tmp, transformer.config, feed)
         os.replace(tmp, path)
-        _marker(path).write_text(json.dumps({"fingerprint": fingerprint, "opset": OPSET,
-                                             "torch": torch.__version__}))
+        _marker(path).write_text(json.dumps({"fingerprint": fingerprint, "opset": OPSET, "format": EXPORT_FORMAT,
+                                             "fused": fused, "torch": torch.__version__}))
     return path
+
+
+@contextmanager
+def _eager_attention(transformer: Any) -> Iterator[None]:
+    """Attention written out as matmuls and softmax while exporting (not torch's fused SDPA call), the pattern ONNX
+    Runtime's optimizer recognises and fuses; the model in memory gets its own setting back afterwards."""
+    config = transformer.config
+    before = getattr(config, "_attn_implementation", None)
+    try:
+        if hasattr(transformer, "set_attn_implementation"):
+            transformer.set_attn_implementation("eager")
+        else:
+            config._attn_implementation = "eager"
+    except Exception as e:  # noqa: BLE001 - an architecture without the choice exports as it is
+        log.info("eager attention not available for the export (%s)", e)
+    try:
+        yield
+    finally:
+        if before is not None and getattr(config, "_attn_implementation", None) != before:
+            if hasattr(transformer, "set_attn_implementation"):
+                transformer.set_attn_implementation(before)
+            else:
+                config._attn_implementation = before
+
+
+def fuse(path: Path, config: Any, feed: dict[str, np.ndarray]) -> bool:
+    """Rewrite the export at `path` with ONNX Runtime's transformer optimizer (attention, embedding + layer norm,
+    skip + layer norm and bias + GELU each become one fused operator): the same vectors (cosine ≥ 0.9999999 on the
+    sample corpus) ~15% faster, for one question and for bulk encoding alike (bench/README.md). The fused model
+    replaces the export only if it gives the export's own hidden states on `feed` (a padded batch); otherwise, or
+    for a model the optimizer does not know, the plain export stays. Returns whether it was replaced."""
+    heads, hidden = getattr(config, "num_attention_heads", None), getattr(config, "hidden_size", None)
+    if not isinstance(heads, int) or not isinstance(hidden, int):
+        return False
+    fused = path.with_name(f"{path.name}.fused")
+    try:
+        from onnxruntime.transformers import optimizer
+
+        model = optimizer.optimize_model(str(path), model_type="bert", num_heads=heads, hidden_size=hidden,
+                                         opt_level=0)
+        model.save_model_to_file(str(fused))
+        plain, ours = (OnnxTransformer(p, threads=1).hidden(feed["input_ids"], feed["attention_mask"])
+                       for p in (path, fused))
+        mask = feed["attention_mask"].astype(bool)  # padded positions are never pooled
+        error = float(np.abs(plain[mask] - ours[mask]).max())
+        if error > 1e-3:
+            log.warning("fused ONNX model differs from the plain export (max error %.2g): keeping the plain one", error)
+            return False
+        os.replace(fused, path)
+        return True
+    except Exception as e:  # noqa: BLE001 - the plain export always works
+        log.warning("could not fuse the ONNX export (%s): keeping the plain one", e)
+        return False
+    finally:
+        fused.unlink(missing_ok=True)
 
 
 def recorded_check(path: Path, fingerprint: str) -> dict[str, Any] | None:
@@ -88,7 +153,7 @@ def recorded_check(path: Path, fingerprint: str) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     check = marker.get("check")
-    if not path.exists() or marker.get("fingerprint") != fingerprint or not isinstance(check, dict):
+    if not is_current(path, fingerprint) or not isinstance(check, dict):
         return None
     return check if check.get("versions") == _versions() else None
 

