@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 OPSET = 17
-# 2: exported with eager attention and fused by ONNX Runtime's transformer optimizer (an export of format 1 is
-# made again once)
+# 2: attention exported as plain matmuls and softmax ("eager"), not torch's SDPA (an export of format 1 is made
+# again once)
 EXPORT_FORMAT = 2
 log = logging.getLogger(__name__)
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ayuda" / "onnx"
@@ -81,18 +81,17 @@ def export(transformer: Any, tokenizer: Any, path: Path, fingerprint: str, *, fo
                               input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
                               dynamic_axes={"input_ids": axes, "attention_mask": axes, "last_hidden_state": axes},
                               opset_version=OPSET, dynamo=False)
-        feed = {"input_ids": sample["input_ids"].numpy(), "attention_mask": sample["attention_mask"].numpy()}
-        fused = fuse(tmp, transformer.config, feed)
         os.replace(tmp, path)
         _marker(path).write_text(json.dumps({"fingerprint": fingerprint, "opset": OPSET, "format": EXPORT_FORMAT,
-                                             "fused": fused, "torch": torch.__version__}))
+                                             "torch": torch.__version__}))
     return path
 
 
 @contextmanager
 def _eager_attention(transformer: Any) -> Iterator[None]:
-    """Attention written out as matmuls and softmax while exporting (not torch's fused SDPA call), the pattern ONNX
-    Runtime's optimizer recognises and fuses; the model in memory gets its own setting back afterwards."""
+    """Attention written out as matmuls and softmax while exporting, not as torch's SDPA call: the same vectors, and
+    ONNX Runtime runs that graph faster, 15% on bulk passages (bench/README.md). The model in memory gets its own
+    setting back afterwards."""
     config = transformer.config
     before = getattr(config, "_attn_implementation", None)
     try:
@@ -110,38 +109,6 @@ def _eager_attention(transformer: Any) -> Iterator[None]:
                 transformer.set_attn_implementation(before)
             else:
                 config._attn_implementation = before
-
-
-def fuse(path: Path, config: Any, feed: dict[str, np.ndarray]) -> bool:
-    """Rewrite the export at `path` with ONNX Runtime's transformer optimizer (attention, embedding + layer norm,
-    skip + layer norm and bias + GELU each become one fused operator): the same vectors (cosine ≥ 0.9999999 on the
-    sample corpus) ~15% faster, for one question and for bulk encoding alike (bench/README.md). The fused model
-    replaces the export only if it gives the export's own hidden states on `feed` (a padded batch); otherwise, or
-    for a model the optimizer does not know, the plain export stays. Returns whether it was replaced."""
-    heads, hidden = getattr(config, "num_attention_heads", None), getattr(config, "hidden_size", None)
-    if not isinstance(heads, int) or not isinstance(hidden, int):
-        return False
-    fused = path.with_name(f"{path.name}.fused")
-    try:
-        from onnxruntime.transformers import optimizer
-
-        model = optimizer.optimize_model(str(path), model_type="bert", num_heads=heads, hidden_size=hidden,
-                                         opt_level=0)
-        model.save_model_to_file(str(fused))
-        plain, ours = (OnnxTransformer(p, threads=1).hidden(feed["input_ids"], feed["attention_mask"])
-                       for p in (path, fused))
-        mask = feed["attention_mask"].astype(bool)  # padded positions are never pooled
-        error = float(np.abs(plain[mask] - ours[mask]).max())
-        if error > 1e-3:
-            log.warning("fused ONNX model differs from the plain export (max error %.2g): keeping the plain one", error)
-            return False
-        os.replace(fused, path)
-        return True
-    except Exception as e:  # noqa: BLE001 - the plain export always works
-        log.warning("could not fuse the ONNX export (%s): keeping the plain one", e)
-        return False
-    finally:
-        fused.unlink(missing_ok=True)
 
 
 def recorded_check(path: Path, fingerprint: str) -> dict[str, Any] | None:
