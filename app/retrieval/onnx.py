@@ -43,10 +43,14 @@ def _marker(path: Path) -> Path:
 
 def is_current(path: Path, fingerprint: str) -> bool:
     try:
-        marker = json.loads(_marker(path).read_text())
-        return path.exists() and marker.get("fingerprint") == fingerprint and marker.get("format") == EXPORT_FORMAT
+        return _describes(path, json.loads(_marker(path).read_text()), fingerprint)
     except (OSError, ValueError):
         return False
+
+
+def _describes(path: Path, marker: dict[str, Any], fingerprint: str) -> bool:
+    """Whether `marker` is that of an export at `path` of these model files, in this format."""
+    return path.exists() and marker.get("fingerprint") == fingerprint and marker.get("format") == EXPORT_FORMAT
 
 
 def export(transformer: Any, tokenizer: Any, path: Path, fingerprint: str, *, force: bool = False) -> Path:
@@ -120,7 +124,7 @@ def recorded_check(path: Path, fingerprint: str) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     check = marker.get("check")
-    if not is_current(path, fingerprint) or not isinstance(check, dict):
+    if not _describes(path, marker, fingerprint) or not isinstance(check, dict):
         return None
     return check if check.get("versions") == _versions() else None
 
