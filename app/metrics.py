@@ -41,7 +41,10 @@ def counted_turn(metrics: Metrics | None, turn: Callable[[], TurnResult]) -> Tur
 
 
 def count(metrics: Metrics, result: TurnResult) -> None:
-    """A turn's outcome, its ticket and its LLM calls, whatever the channel."""
+    """A turn's outcome, its ticket and its LLM calls, whatever the channel; a retried request that was given the
+    stored turn again (web or Slack) counted them the first time."""
+    if result.replayed:
+        return
     metrics.turns.labels(result.outcome, result.language).inc()
     if result.ticket:
         metrics.tickets.labels(result.ticket["queue"]).inc()

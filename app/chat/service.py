@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -55,6 +55,7 @@ class TurnResult:
     ticket: dict[str, Any] | None = None
     llm: dict[str, str] = field(default_factory=dict)  # {"compose": ok | guard_* | ..., "rewrite": ok | error}
     stored: bool = True  # False: answered while the database was unreachable (nothing kept)
+    replayed: bool = False  # True: a retried request (same Idempotency-Key) given the stored turn again
 
 
 class ChatService(Responder):
@@ -90,7 +91,7 @@ class ChatService(Responder):
         if done is not None:  # a retried request: same answer, same ticket, nothing new
             reply = self.store.message(done.message_id or "")
             if reply is not None:
-                return self._result(done.conversation_id or reply.conversation_id, reply)
+                return replace(self._result(done.conversation_id or reply.conversation_id, reply), replayed=True)
         try:
             result = self._serialized(user, message, conversation_id, language, idempotency_key, emit)
         except BaseException:

@@ -86,6 +86,11 @@ def test_the_same_idempotency_key_ten_times_at_once_stores_one_turn_and_one_tick
         assert s.scalar(select(func.count()).select_from(Ticket)) == 1
         key = s.get(IdempotencyKey, (user_id, "a3c1d7e0-double-submit"))
         assert key is not None and key.message_id == bodies[0]["message_id"]
+    # the nine retries replayed the stored turn: one turn and one ticket in the metrics, ten requests timed
+    metrics = client.get("/metrics").text
+    assert 'ayuda_chat_turns_total{language="en",outcome="escalated"} 1.0' in metrics
+    assert 'ayuda_tickets_opened_total{queue="it"} 1.0' in metrics
+    assert "ayuda_chat_seconds_count 10.0" in metrics
 
 
 def test_a_reused_key_with_a_different_message_is_refused_not_swallowed(make_client):
