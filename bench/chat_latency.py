@@ -8,9 +8,11 @@ server; CPU per turn is also steadier than latency on a shared host); then one
 question repeated, and the server's peak RSS (VmHWM, summed over its processes). Asserts nothing.
 `--workers N` runs N server processes (`ayuda serve --workers`); `--cache-size 0` turns the answer cache off,
 so every turn runs the whole pipeline (the warm-up still caches the question vectors); `--new-questions` makes
-every turn's text new (a reference number added), so it also pays the encoders.
+every turn's text new (a reference number added), so it also pays the encoders; `--golden` asks the golden
+set's 510 questions (eval/golden/, real length spread) instead of the 12 short ones.
 `--postgres URL` serves from a new database on that PostgreSQL server instead of SQLite.
-Usage: python bench/chat_latency.py [-n 200] [--users 1 8 32] [--workers 1] [--cache-size 2048] [--postgres URL]
+Usage: python bench/chat_latency.py [-n 200] [--users 1 8 32] [--workers 1] [--cache-size 2048] [--new-questions]
+       [--golden] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -78,13 +80,29 @@ def turn(client: httpx.Client, user: str, message: str) -> tuple[float, int, str
 _NEW = itertools.count(1)
 
 
-def level(base: str, server: int, users: int, n: int, new: bool = False) -> None:
+def golden_questions() -> list[str]:
+    """The golden set's questions (en/es/pt; eval/golden/), in a fixed shuffled order: real lengths (median 20
+    tokens with e5's prompt, 10% above 36), not the 12 short ones."""
+    import json
+    import random
+
+    folder = Path(__file__).resolve().parent.parent / "eval" / "golden"
+    questions = [json.loads(line)["question"] for f in sorted(folder.glob("*.jsonl"))
+                 for line in f.read_text().splitlines() if line.strip()]
+    random.Random(7).shuffle(questions)
+    return questions
+
+
+def level(base: str, server: int, users: int, n: int, new: bool = False, mix: list[str] = QUESTIONS) -> None:
     """`n` turns from `users` employees at once (each sends its next question when the last one is answered).
-    `new`: every text is one never asked before (a reference number added), so no cache has it."""
+    `new`: every text is one never asked before (a reference number added), so no cache has it. `mix`: the
+    questions they ask, in turn."""
     per_user = max(1, n // users)
+    start = next(_NEW)  # each level starts further on in the mix
 
     def text(u: int, i: int) -> str:
-        question = QUESTIONS[(u + i) % len(QUESTIONS)]
+        question = mix[(start + u * per_user + i) % len(mix)] if mix is not QUESTIONS else \
+            QUESTIONS[(u + i) % len(QUESTIONS)]
         return f"{question} (ref {next(_NEW)})" if new else question
 
     def one(u: int) -> list[tuple[float, int, str]]:
@@ -143,6 +161,8 @@ def main() -> None:
     parser.add_argument("--cache-size", type=int, default=None, help="AYUDA_ANSWER_CACHE_SIZE (0: off)")
     parser.add_argument("--new-questions", action="store_true",
                         help="every turn a text never asked before: no answer or query-vector cache helps")
+    parser.add_argument("--golden", action="store_true",
+                        help="ask the golden set's 510 questions (real length spread) instead of the 12 short ones")
     parser.add_argument("--postgres", metavar="URL",
                         help="a PostgreSQL server (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test): the "
                              "bench makes a database of its own there and drops it at the end (default: SQLite)")
@@ -156,7 +176,8 @@ def main() -> None:
             env["AYUDA_ANSWER_CACHE_SIZE"] = str(args.cache_size)
         command = [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(args.workers)]
         print(f"server: {args.workers} process(es), {'PostgreSQL' if args.postgres else 'SQLite'}, answer cache "
-              f"{'off' if args.cache_size == 0 else 'on'}{', new questions' if args.new_questions else ''}", flush=True)
+              f"{'off' if args.cache_size == 0 else 'on'}{', new questions' if args.new_questions else ''}"
+              f"{', golden questions' if args.golden else ''}", flush=True)
         server = subprocess.Popen(command, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -178,7 +199,7 @@ def main() -> None:
             print(f"{'users':>5} {'turns':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'turns/s':>8} {'shed':>5} "
                   f"{'errors':>6} {'server CPU':>10} {'bench CPU':>10}")
             for users in args.users:
-                level(base, server.pid, users, args.n, args.new_questions)
+                level(base, server.pid, users, args.n, args.new_questions, golden_questions() if args.golden else QUESTIONS)
             repeated(base, 50)
             print(f"server peak RSS  {peak_rss_mb(server.pid):.0f} MB")
         finally:

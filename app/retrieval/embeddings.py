@@ -22,6 +22,11 @@ log = logging.getLogger(__name__)
 # ONNX Runtime batches: measured fastest here at ~1,024 tokens with padding (chunks and sentences alike, 2 cores);
 # batches of 4,096 tokens were 1.3x slower (their activations no longer fit the CPU caches).
 TOKENS_PER_BATCH = 1024
+# Questions sharing a call (SharedCalls) are padded to the longest: a batch may hold at most this many padding
+# tokens, else it is split by length. A call of its own costs about what 6 tokens do on a Zen 1 core (~5 ms, then
+# ~0.85 ms a token) and 16 on a Zen 4 (~4 ms, then ~0.25 ms); 8 golden questions padded into one call took 30
+# against 21 ms each alone on the Zen 1 (bench/README.md).
+QUESTION_PADDING = 8
 # Texts whose vectors an ONNX export must reproduce (cosine >= 0.9999) before it is used: accents, a long
 # passage, spaces around a text.
 PROBE = ["¿Cuántos días de vacaciones tengo al año?", "Employees accrue 1.5 days of paid leave per month worked; "
@@ -59,8 +64,8 @@ class Embedder:
         # shape, so a pool of request threads would each pay the warm-up (~100 ms–1 s) again.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
         # questions waiting while the encoder is busy share its next ONNX call (`_encode`)
-        self._shared = SharedCalls(self._worker, lambda texts, prompt: self._encode_onnx(self._onnx, texts, prompt,
-                                                                                           batch_size=0))
+        self._shared = SharedCalls(self._worker, lambda texts, prompt: self._encode_onnx(
+            self._onnx, texts, prompt, batch_size=0, padding=QUESTION_PADDING))
         # "onnx": the transformer runs on ONNX Runtime (app/retrieval/onnx.py) when this model's pooling allows it;
         # once an export has been checked against torch, later loads run it without loading torch's weights
         # (measured: 0.94 against 1.44 GB with the companion), unless pooled sentence vectors need the torch model.
@@ -255,18 +260,19 @@ class Embedder:
         return self._shared.encode(texts, prompt_name)
 
     def _encode_onnx(self, session: Any, texts: list[str], prompt_name: str | None, *,
-                     batch_size: int) -> np.ndarray:
+                     batch_size: int, padding: int | None = None) -> np.ndarray:
         """What sentence-transformers' `encode` computes for a mean-pooled, normalised model (the prompt put before
         each text, truncated at the model's max length), with the transformer on ONNX Runtime. Texts go in
         length-sorted batches of at most TOKENS_PER_BATCH tokens with padding (`batch_size` is not used: a budget
-        of tokens suits short sentences and long chunks alike). `_load_onnx` checks the result against
-        sentence-transformers' own at every load, so a version that prepares texts differently is caught."""
+        of tokens suits short sentences and long chunks alike; `padding`: see `token_batches`). `_load_onnx` checks
+        the result against sentence-transformers' own at every load, so a version that prepares texts differently
+        is caught."""
         prompt = str(self.prompts.get(prompt_name or "") or "") if prompt_name else ""
         texts = [prompt + t for t in texts]  # as sentence-transformers 6 does (no stripping; the tokenizer lower-cases)
         ids = self.tokenizer(texts, truncation="longest_first", max_length=self.max_length)["input_ids"]
         pad = int(self.tokenizer.pad_token_id or 0)
         out = np.zeros((len(texts), self.dimension), dtype="float32")
-        for batch in token_batches([len(i) for i in ids], TOKENS_PER_BATCH):
+        for batch in token_batches([len(i) for i in ids], TOKENS_PER_BATCH, padding):
             width = max(len(ids[i]) for i in batch)
             tokens = np.full((len(batch), width), pad, dtype=np.int64)
             mask = np.zeros((len(batch), width), dtype=np.int64)
@@ -285,15 +291,21 @@ class Embedder:
         return np.ascontiguousarray(vectors, dtype="float32")
 
 
-def token_batches(lengths: list[int], budget: int) -> list[list[int]]:
+def token_batches(lengths: list[int], budget: int, padding: int | None = None) -> list[list[int]]:
     """Positions grouped by token length (shortest first), each group's padded size (count x longest) at most
-    `budget` tokens, or a single text."""
+    `budget` tokens, or a single text. `padding`: also at most this many padding tokens in a group (the tokens
+    it computes for nothing), so texts of quite different lengths go in calls of their own."""
     batches: list[list[int]] = []
+    total = 0  # tokens of the last group's texts
     for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
-        if batches and lengths[i] * (len(batches[-1]) + 1) <= budget:
+        rows = len(batches[-1]) + 1 if batches else 1
+        if batches and lengths[i] * rows <= budget and (
+                padding is None or lengths[i] * rows - total - lengths[i] <= padding):
             batches[-1].append(i)
+            total += lengths[i]
         else:
             batches.append([i])
+            total = lengths[i]
     return batches
 
 

@@ -184,6 +184,18 @@ def test_texts_are_batched_by_a_budget_of_padded_tokens():
     assert [5] in batches  # longer than half the budget: alone
 
 
+def test_questions_share_a_batch_only_while_the_padding_they_add_is_small():
+    from app.retrieval.embeddings import token_batches
+
+    lengths = [14, 15, 16, 36, 13, 61, 20, 18]  # golden questions' token counts: median 20, p90 36
+    batches = token_batches(lengths, 1024, padding=8)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))  # each text once
+    for b in batches:  # rows x (longest - each one's length): what the batch computes for nothing
+        assert sum(max(lengths[i] for i in b) - lengths[i] for i in b) <= 8
+    assert batches[0] == [4, 0, 1, 2] and [3] in batches and [5] in batches
+    assert token_batches(lengths, 1024) == [[4, 0, 1, 2, 7, 6, 3, 5]]  # no limit: one batch, as builds use it
+
+
 def test_build_progress_counts_every_chunk_once_across_both_passes():
     from app.retrieval.vectors import _Progress
 
