@@ -4,8 +4,8 @@ Starts `ayuda serve` on a free loopback port with a temporary SQLite database an
 up with each question once, then for each level sends N turns (en/es/pt mix) from that many employees at once
 and prints p50/p95/p99, turns per second, turns shed with 503 (AYUDA_MAX_CHAT_QUEUE), other errors, and CPU ms
 per turn of the server and of this benchmark's own client (both on the same cores, so a busy client slows the
-server; CPU per turn is also steadier than latency on a shared host); then one
-question repeated, and the server's peak RSS (VmHWM, summed over its processes). Asserts nothing.
+server; CPU per turn is also steadier than latency on a shared host); then one question repeated, and the
+server's peak RSS (VmHWM, summed over its processes). Asserts nothing.
 `--workers N` runs N server processes (`ayuda serve --workers`); `--cache-size 0` turns the answer cache off,
 so every turn runs the whole pipeline (the warm-up still caches the question vectors); `--new-questions` makes
 every turn's text new (a reference number added), so it also pays the encoders; `--golden` asks the golden
@@ -80,6 +80,10 @@ def turn(client: httpx.Client, user: str, message: str) -> tuple[float, int, str
 _NEW = itertools.count(1)
 
 
+def _asked(question: str, new: bool) -> str:
+    return f"{question} (ref {next(_NEW)})" if new else question
+
+
 def golden_questions() -> list[str]:
     """The golden set's questions (en/es/pt; eval/golden/), in a fixed shuffled order: real lengths (median 20
     tokens with e5's prompt, 10% above 36), not the 12 short ones."""
@@ -101,9 +105,9 @@ def level(base: str, server: int, users: int, n: int, new: bool = False, mix: li
     start = next(_NEW)  # each level starts further on in the mix
 
     def text(u: int, i: int) -> str:
-        question = mix[(start + u * per_user + i) % len(mix)] if mix is not QUESTIONS else \
-            QUESTIONS[(u + i) % len(QUESTIONS)]
-        return f"{question} (ref {next(_NEW)})" if new else question
+        if mix is QUESTIONS:  # the 12 short ones, in the order earlier figures used
+            return _asked(QUESTIONS[(u + i) % len(QUESTIONS)], new)
+        return _asked(mix[(start + u * per_user + i) % len(mix)], new)
 
     def one(u: int) -> list[tuple[float, int, str]]:
         with httpx.Client(base_url=base, timeout=120) as client:
