@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+
+from tests.support.sharedcalls import encoded_at_once
 
 pytestmark = pytest.mark.integration
 
@@ -24,12 +25,7 @@ def test_questions_at_the_same_time_share_one_companion_call_and_get_their_own_v
             return model.encode(texts)
 
     monkeypatch.setattr(companion, "_model", Slow())
-    with ThreadPoolExecutor(12) as pool:
-        futures = [pool.submit(companion.encode, [q]) for q in questions]
-        while companion._shared.waiting() + sum(calls) < len(questions):
-            threading.Event().wait(0.01)
-        gate.set()
-        together = np.vstack([f.result() for f in futures])
+    together = encoded_at_once(lambda q: companion.encode([q]), companion._shared, questions, calls, gate)
     assert len(calls) < len(questions) and sum(calls) == len(questions)  # merged into fewer calls
     assert np.allclose(together, alone, atol=1e-5)  # each caller got its own question's vector
     assert np.allclose(np.linalg.norm(together, axis=1), 1, atol=1e-5)

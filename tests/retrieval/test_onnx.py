@@ -155,7 +155,8 @@ def test_a_recorded_check_that_no_longer_holds_is_made_again_against_torch(minil
 
 def test_questions_encoded_at_the_same_time_share_one_onnx_call_and_get_their_own_vectors(embedder, monkeypatch):
     import threading
-    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.support.sharedcalls import encoded_at_once
 
     questions = [f"How many vacation days do I get after {n} years?" for n in range(12)]
     alone = np.vstack([embedder._encode([q], "query", batch_size=32) for q in questions])
@@ -168,12 +169,8 @@ def test_questions_encoded_at_the_same_time_share_one_onnx_call_and_get_their_ow
             return session.hidden(ids, mask)
 
     monkeypatch.setattr(embedder, "_onnx", Slow())
-    with ThreadPoolExecutor(12) as pool:
-        futures = [pool.submit(embedder._encode, [q], "query", batch_size=32) for q in questions]
-        while embedder._shared.waiting() + sum(calls) < len(questions):
-            threading.Event().wait(0.01)
-        gate.set()
-        together = np.vstack([f.result() for f in futures])
+    together = encoded_at_once(lambda q: embedder._encode([q], "query", batch_size=32), embedder._shared, questions,
+                               calls, gate)
     assert len(calls) < len(questions) and sum(calls) == len(questions)  # merged into fewer calls
     assert np.allclose(together, alone, atol=1e-5)  # each caller got its own question's vector
 
