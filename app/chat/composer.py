@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from app.chat.quote import choose
 from app.chat.texts import language_name, t
 from app.retrieval.documents import Hit
-from app.retrieval.text import tokenize
+from app.retrieval.text import passage_tokens, tokenize
 from app.retrieval.vectors import sentences
 
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -114,9 +114,9 @@ def extract(text: str, question_tokens: set[str], language: str, budget: int = 6
     list or table around `focus` (the sentence closest to the question by meaning, which works across
     languages) when given, else around the unit sharing most words with the question."""
     def score(unit: str) -> int:
-        return len(question_tokens.intersection(tokenize(unit, language)))
+        return len(question_tokens.intersection(passage_tokens(unit, language)))
 
-    heading_overlap = len(question_tokens.intersection(tokenize(heading, language))) if heading else 0
+    heading_overlap = len(question_tokens.intersection(passage_tokens(heading, language))) if heading else 0
     return choose(text, score, budget, focus,
                   heading_is_question=lambda best: bool(heading) and heading_overlap >= max(best, 1))
 

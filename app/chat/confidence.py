@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.retrieval.documents import Hit
-from app.retrieval.text import tokenize
+from app.retrieval.text import passage_tokens, tokenize
 
 ANSWERED = "answered"
 OFFER_HUMAN = "answered_offer_human"
@@ -58,7 +58,7 @@ def signals(question: str, language: str, hits: list[Hit], idf: Callable[[str], 
     weight = idf or (lambda _: 1.0)
 
     def coverage_of(hit: Hit) -> float:
-        passage = set(tokenize(hit.chunk.embed_text(), hit.chunk.language))
+        passage = passage_tokens(hit.chunk.embed_text(), hit.chunk.language)
         q = set(tokenize(question, hit.chunk.language))
         total = sum(weight(tok) for tok in q)
         return sum(weight(tok) for tok in q & passage) / total if total else 0.0

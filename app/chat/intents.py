@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from app.chat.intent_scores import LinearScores
 from app.retrieval.text import fold
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ class IntentClassifier:
     def __init__(self, embedder: Any, model: Any, lexical: Any = None, thresholds: Thresholds = Thresholds()) -> None:
         self.embedder, self.model, self.lexical, self.thresholds = embedder, model, lexical, thresholds
         self.labels: list[str] = [str(c) for c in model.classes_]
+        self.scores = LinearScores.of(model, lexical, self._library_probabilities)  # None: scikit-learn's path
 
     @classmethod
     def train(cls, embedder: Any, exemplars: list[Exemplar] | None = None, *, cache_dir: Path | None = None,
@@ -144,6 +146,11 @@ class IntentClassifier:
     def probabilities(self, texts: list[str], dense: np.ndarray | None = None) -> np.ndarray:
         """Class probabilities (columns in `self.labels` order); `dense`: the texts' encoder features, if known."""
         dense = self.features(texts) if dense is None else dense
+        if self.scores is not None:
+            return self.scores.probabilities(dense, texts)
+        return self._library_probabilities(dense, texts)
+
+    def _library_probabilities(self, dense: np.ndarray, texts: list[str]) -> np.ndarray:
         return np.asarray(self.model.predict_proba(_join(dense, self.lexical, texts)))
 
     def classify(self, text: str, query_vector: np.ndarray | None = None) -> IntentResult:

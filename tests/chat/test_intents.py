@@ -88,6 +88,16 @@ def test_realistic_messages_get_the_right_intent(classifier, message, intent):
 
 
 @pytest.mark.integration
+def test_the_classifiers_own_arithmetic_gives_scikit_learns_probabilities(classifier):
+    """The served path (app/chat/intent_scores.py) on the held-out exemplars: scikit-learn's probabilities."""
+    texts = [e.text for e in split(load_exemplars())[1]]
+    dense = cached_features(classifier.embedder, texts, TEST_CACHE)
+    assert classifier.scores is not None
+    np.testing.assert_allclose(classifier.probabilities(texts, dense), classifier._library_probabilities(dense, texts),
+                               rtol=0, atol=1e-9)
+
+
+@pytest.mark.integration
 def test_a_trained_classifier_is_kept_on_disk_and_a_new_process_does_not_train_again(embedder, tmp_path, monkeypatch):
     from sklearn.linear_model import LogisticRegression
 

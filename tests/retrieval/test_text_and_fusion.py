@@ -2,7 +2,7 @@ import numpy as np
 
 from app.retrieval.language import detect_language
 from app.retrieval.search import zscore
-from app.retrieval.text import fold, query_tokens, tokenize
+from app.retrieval.text import fold, passage_tokens, query_tokens, tokenize
 from app.retrieval.vectors import sentence_max, sentences
 
 
@@ -15,6 +15,15 @@ def test_tokens_fold_accents_and_stem_per_language():
 
 def test_query_tokens_add_english_stems_for_other_languages():
     assert set(tokenize("online", "en")) <= set(query_tokens("ver online", "pt"))
+
+
+def test_a_passages_tokens_are_tokenized_once_per_language():
+    text = "Las vacaciones anuales se solicitan en el portal de RR. HH. con dos semanas de antelación."
+    before = passage_tokens.cache_info().hits
+    assert passage_tokens(text, "es") == frozenset(tokenize(text, "es"))
+    assert passage_tokens(text, "es") is passage_tokens(text, "es")
+    assert passage_tokens.cache_info().hits == before + 2
+    assert passage_tokens(text, "en") == frozenset(tokenize(text, "en")) != passage_tokens(text, "es")
 
 
 def test_zscore_normalises_over_the_visible_chunks_only():
