@@ -60,6 +60,21 @@ def test_several_server_processes_share_the_cores_unless_told_otherwise():
     assert shared_threads(1, 8, {"OPENBLAS_NUM_THREADS": "4"}).get("OPENBLAS_NUM_THREADS") is None
 
 
+def test_the_server_runs_on_uvicorns_c_http_parser_and_libuv_loop():
+    """`ayuda serve` leaves uvicorn's loop and HTTP parser on "auto", which take uvloop and httptools when they are
+    installed (pyproject.toml): h11's pure-Python parsing and asyncio's loop cost 3-10% of a turn's CPU."""
+    from uvicorn.loops.auto import auto_loop_factory
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    assert AutoHTTPProtocol is HttpToolsProtocol
+    loop = auto_loop_factory(use_subprocess=False)()
+    try:
+        assert type(loop).__module__.startswith("uvloop")
+    finally:
+        loop.close()
+
+
 def test_the_companion_encoder_leaves_the_server_s_blas_pool_alone(embedder):
     """numpy's BLAS pool is process-wide: the companion used to set it to its own thread count (2) around every
     call, which also changed the matrix products of every request running beside it. It now runs on the process's
