@@ -62,7 +62,7 @@ def test_several_server_processes_share_the_cores_unless_told_otherwise():
 
 def test_the_server_runs_on_uvicorns_c_http_parser_and_libuv_loop():
     """`ayuda serve` leaves uvicorn's loop and HTTP parser on "auto", which take uvloop and httptools when they are
-    installed (pyproject.toml): h11's pure-Python parsing and asyncio's loop cost 3-10% of a turn's CPU."""
+    installed (pyproject.toml): h11's pure-Python parsing and asyncio's loop cost 1-9% more server CPU a turn."""
     from uvicorn.loops.auto import auto_loop_factory
     from uvicorn.protocols.http.auto import AutoHTTPProtocol
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol

@@ -3,8 +3,9 @@
 The classifier is a multinomial logistic regression over [encoder features ⊕ TF-IDF character n-grams]. Through
 scikit-learn, one message costs ~1 ms of Python holding the GIL (the vectorizer's transform into a sparse matrix,
 `hstack`, input checks), more than the arithmetic: a few dozen n-gram weights and a 7 × 896 product. `LinearScores`
-does that arithmetic directly, in float64 as scikit-learn does with the sparse n-grams (encoder features alone
-stay float32 in scikit-learn: within 1e-6), and is checked against `predict_proba` when it is made; any setting it does not reproduce keeps scikit-learn's path (`LinearScores.of` returns None).
+does that arithmetic directly, in float64 as scikit-learn does with the sparse n-grams (with encoder features
+alone scikit-learn stays in float32: equal within 1e-6). It is checked against `predict_proba` when it is made, and
+any setting it does not reproduce keeps scikit-learn's path (`LinearScores.of` returns None).
 """
 
 from __future__ import annotations

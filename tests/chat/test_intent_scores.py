@@ -49,4 +49,5 @@ def test_a_model_it_does_not_reproduce_keeps_scikit_learns_path():
     assert LinearScores.of(wrong, vectorizer3, lambda d, t: np.full((len(t), 4), 0.25)) is None  # the check fails
     classifier = IntentClassifier(None, binary, vectorizer)
     assert classifier.scores is None
-    np.testing.assert_allclose(classifier.probabilities(NEW, dense), binary.predict_proba(_join(dense, vectorizer, NEW)))
+    expected = binary.predict_proba(_join(dense, vectorizer, NEW))
+    np.testing.assert_allclose(classifier.probabilities(NEW, dense), expected)
