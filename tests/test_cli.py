@@ -1,6 +1,7 @@
 """The `ayuda` command line, run in-process with real settings from the environment."""
 
 import json
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -60,6 +61,7 @@ def test_several_server_processes_share_the_cores_unless_told_otherwise():
     assert shared_threads(1, 8, {"OPENBLAS_NUM_THREADS": "4"}).get("OPENBLAS_NUM_THREADS") is None
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="uvloop is not installed on Windows (pyproject.toml)")
 def test_the_server_runs_on_uvicorns_c_http_parser_and_libuv_loop():
     """`ayuda serve` leaves uvicorn's loop and HTTP parser on "auto", which take uvloop and httptools when they are
     installed (pyproject.toml): h11's pure-Python parsing and asyncio's loop cost 1-9% more server CPU a turn."""

@@ -37,11 +37,10 @@ class LinearScores:
     def of(cls, model: Any, vectorizer: Any,
            check: Callable[[np.ndarray, list[str]], np.ndarray]) -> LinearScores | None:
         """Scores for this fitted model when they reproduce `check(dense, texts)` (scikit-learn's probabilities) on
-        a few probe messages, else None. Only a multinomial model (3 or more classes) over sublinear, l2-normalised
-        TF-IDF with idf (or no n-grams at all) is reproduced."""
-        classes = len(getattr(model, "classes_", []))
-        if classes < 3 or getattr(model, "coef_", np.zeros((0, 0))).shape[0] != classes:
-            return None  # binary or one-vs-rest models score differently
+        a few probe messages, else None. Only a multinomial model (3 or more classes; a one-vs-rest model fails the
+        check) over sublinear, l2-normalised TF-IDF with idf (or no n-grams at all) is reproduced."""
+        if len(model.classes_) < 3:
+            return None  # a binary model has one row of weights and a logistic, not a softmax
         if vectorizer is not None and not (vectorizer.sublinear_tf and vectorizer.use_idf
                                            and vectorizer.norm == "l2" and not vectorizer.binary):
             return None

@@ -1,6 +1,7 @@
 """Questions that reach a busy encoder wait together and go in one encoder call: under load, 8 questions cost
 ~32 ms together against ~11 ms each alone on e5 (Zen 4; on a Zen 1, 8 of 16 tokens cost ~103 ms against ~14 ms
-each, nothing saved), and ~2.2 against ~4.3 ms each on the companion. An idle encoder takes a question at once (no waiting for company)."""
+each, nothing saved), and ~2.2 against ~4.3 ms each on the companion. An idle encoder takes a question at once
+(no waiting for company)."""
 
 from __future__ import annotations
 
