@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from index_incremental import RandomVectors  # noqa: E402
 
 from app.config import Settings  # noqa: E402
-from app.retrieval import build_index, load_embedder  # noqa: E402
+from app.retrieval import build_index, embedder_for  # noqa: E402
 from app.retrieval.chunking import ChunkerParams, chunk_document  # noqa: E402
 from app.retrieval.loaders import iter_corpus_files, load_document  # noqa: E402
 
@@ -63,8 +63,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start "
           "(others may share it: compare figures within one run)")
     t0 = time.perf_counter()
-    embedder = load_embedder(settings.embedding_model, threads=settings.torch_threads,
-                             companion=settings.companion_model, sentence_vectors=settings.sentence_vectors)
+    embedder = embedder_for(settings)
     load_s = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as tmp:
         corpus = args.corpus
@@ -106,7 +105,8 @@ def main() -> None:
     raw_s = statistics.median(raw) if raw else 0.0
     full_s = statistics.median(b.seconds for b in builds)
     print(f"model load              {load_s:8.2f} s  ({embedder.model_id}; sentence vectors "
-          f"{'random' if args.random_vectors else embedder.sentence_vectors})")
+          f"{'random' if args.random_vectors else embedder.sentence_vectors}; passages in "
+          f"{'-' if args.random_vectors else embedder.precision})")
     print(f"documents / chunks      {full.documents:8d} / {full.chunks}")
     if raw_s:
         print(f"raw e5 encode (fp32 b32){raw_s:8.2f} s  ({len(texts) / raw_s:.1f} chunks/s)")

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from app.config import Settings
-from app.retrieval import build_index, load_embedder
+from app.retrieval import build_index, embedder_for
 from app.retrieval.chunking import chunk_document
 from app.retrieval.embeddings import fingerprint
 from app.retrieval.loaders import load_document
@@ -90,8 +90,7 @@ def main() -> None:
         build_index(corpus, index, stub.path, lambda: stub)  # type: ignore[arg-type, return-value]
         profiler.disable()
         changed_chunks = chunk_document(load_document(changed, corpus))
-    embedder = load_embedder(settings.embedding_model, threads=settings.torch_threads,
-                             companion=settings.companion_model, sentence_vectors=settings.sentence_vectors)
+    embedder = embedder_for(settings)
     embed_chunks(changed_chunks[:1], embedder)  # warm-up
     t0 = time.perf_counter()
     embed_chunks(changed_chunks, embedder)  # chunk, sentence, heading and companion vectors, as the build makes them

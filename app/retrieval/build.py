@@ -223,6 +223,8 @@ def build_index(
             "embedding_model": model,
             "companion_model": embedder.companion_id,
             "vectors": recipe,
+            # what this build's newly encoded passages were computed in (reused vectors keep theirs)
+            "passage_precision": getattr(embedder, "precision", "fp32") if to_embed else None,
             "chunker": params.as_dict(),
             "counts": {
                 "documents": report.documents,

