@@ -72,16 +72,18 @@ class Embedder:
         # "onnx": the transformer runs on ONNX Runtime (app/retrieval/onnx.py) when this model's pooling allows it;
         # once an export has been checked against torch, later loads run it without loading torch's weights
         # (measured: 0.94 against 1.44 GB with the companion), unless pooled sentence vectors need the torch model.
-        self._onnx = self._load_checked(threads) if runtime == "onnx" and sentence_vectors != "pooled" else None
+        # "bf16": the ONNX export runs on OpenVINO in bfloat16 (app/retrieval/bf16.py) for questions and passages
+        self.precision = "fp32"
+        wants_bf16 = precision == "bf16" or (precision == "auto" and bf16.has_amx())
+        self._onnx = self._load_checked(threads, wants_bf16) if runtime == "onnx" and sentence_vectors != "pooled" \
+            else None
         if self._onnx is None:
             self._describe(self.model.tokenizer, self.model.prompts or {}, int(self.model.max_seq_length or 512),
                            int(self.model.get_embedding_dimension() or 0))
             self._onnx = self._load_onnx(threads) if runtime == "onnx" else None
+            if self._onnx is not None and wants_bf16:
+                self._use_bf16(threads)
         self.runtime = "onnx" if self._onnx is not None else "torch"
-        # "bf16": the ONNX export runs on OpenVINO in bfloat16 (app/retrieval/bf16.py) for questions and passages
-        self.precision = "fp32"
-        if self._onnx is not None and (precision == "bf16" or (precision == "auto" and bf16.has_amx())):
-            self._use_bf16(threads)
         self._queries = QueryCache(self.dimension)
         # A second encoder voting in the fusion (app/retrieval/companion.py); None when not configured.
         try:
@@ -111,10 +113,11 @@ class Embedder:
                     self._st = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
         return self._st
 
-    def _load_checked(self, threads: int) -> Any:
+    def _load_checked(self, threads: int, wants_bf16: bool = False) -> Any:
         """The ONNX session alone (tokenizer, no torch weights) when an earlier load checked this export against
         sentence-transformers for these model files and library versions and the probe still gives its vectors;
-        else None, and the caller loads the torch model and checks again."""
+        else None, and the caller loads the torch model and checks again. `wants_bf16`: OpenVINO in bf16 when its
+        probe vectors match the recorded ones at cosine >= 0.999, without making ONNX Runtime's session at all."""
         from app.retrieval import onnx
 
         dimension = _mean_pooled_dimension(self.path)
@@ -127,9 +130,14 @@ class Embedder:
             return None
         try:
             tokenizer = onnx.FastTokenizer(self.path, int(check["max_seq_length"]))
-            session = onnx.OnnxTransformer(path, threads=threads)
             self._describe(tokenizer, dict(check["prompts"]), int(check["max_seq_length"]), dimension)
             probe = check["probe"]
+            if wants_bf16:
+                texts, prompt = list(probe["texts"]), probe["prompt_name"]
+                session = self._bf16_session(threads, texts, prompt, np.asarray(probe["vectors"], dtype="float32"))
+                if session is not None:
+                    return session
+            session = onnx.OnnxTransformer(path, threads=threads)
             ours = self._encode_onnx(session, list(probe["texts"]), probe["prompt_name"], batch_size=8)
             cosine = float(np.min(np.sum(ours * np.asarray(probe["vectors"], dtype="float32"), axis=1)))
         except Exception as e:  # noqa: BLE001 - the full load decides (and says why if ONNX can't be used)
@@ -169,24 +177,32 @@ class Embedder:
         return out
 
     def _use_bf16(self, threads: int) -> None:
-        """Run the ONNX export on OpenVINO in bf16 from now on, when it loads and its vectors of the probe texts
-        match ONNX Runtime's fp32 ones at cosine >= 0.999; else keep fp32, with a log line saying why."""
+        """Run the ONNX export on OpenVINO in bf16 from now on, if `_bf16_session` accepts it against ONNX Runtime's
+        fp32 vectors of the probe texts; ONNX Runtime's session is then let go."""
+        reference = self._encode_onnx(self._onnx, PROBE, self._passage_prompt, batch_size=0)
+        session = self._bf16_session(threads, PROBE, self._passage_prompt, reference)
+        if session is not None:
+            self._onnx = session
+
+    def _bf16_session(self, threads: int, texts: list[str], prompt: str | None, reference: np.ndarray) -> Any:
+        """OpenVINO's bf16 session of the ONNX export (`bf16.Bf16Transformer`) when it loads and its vectors of
+        `texts` match the fp32 `reference` at cosine >= 0.999; else None, with a log line saying why."""
         from app.retrieval import onnx
 
         try:
             session = bf16.Bf16Transformer(onnx.onnx_file(self.path, self.model_id), threads=threads)
-            ours = self._encode_onnx(session, PROBE, self._passage_prompt, batch_size=0)
+            ours = self._encode_onnx(session, texts, prompt, batch_size=0)
         except Exception as e:  # noqa: BLE001 - fp32 on ONNX Runtime always works
             log.warning("bf16 encoding of %s unavailable (%s): encoding in fp32", self.path.name, e)
-            return
-        theirs = self._encode_onnx(self._onnx, PROBE, self._passage_prompt, batch_size=0)
-        cosine = float(np.min(np.sum(ours * theirs, axis=1)))
+            return None
+        cosine = float(np.min(np.sum(ours * reference, axis=1)))
         if cosine < 0.999:
             log.warning("bf16 vectors of %s differ from fp32's (cosine %.5f): encoding in fp32", self.path.name,
                         cosine)
-            return
+            return None
         log.info("encoding with %s in bf16 on OpenVINO (probe cosine to fp32 %.5f)", self.path.name, cosine)
-        self._onnx, self.precision = session, "bf16"  # ONNX Runtime's session is let go
+        self.precision = "bf16"
+        return session
 
     def _mean_pooled(self) -> bool:
         """A transformer, mean pooling (prompt included) and normalisation: what `_encode_onnx` reproduces."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -116,3 +117,36 @@ def test_the_build_records_the_precision_of_what_it_encoded(embedder, tmp_path):
     assert again.embedded_chunks == 0
     assert json.loads((again.path / "manifest.json").read_text())["passage_precision"] is None
     assert Path(again.path).exists()
+
+
+def test_openvinos_form_of_the_export_is_made_once_and_again_when_the_export_changes(embedder, tmp_path):
+    from app.retrieval import bf16, onnx
+
+    source = onnx.onnx_file(embedder.path, embedder.model_id)
+    export = tmp_path / "model.onnx"
+    shutil.copy(source, export)
+    xml = bf16.ir_for(export)
+    assert xml == tmp_path / "openvino" / "model.xml" and (tmp_path / "openvino" / "model.bin").stat().st_size > 1e8
+    made = xml.stat().st_mtime_ns
+    assert bf16.ir_for(export) == xml and xml.stat().st_mtime_ns == made  # not converted again
+    os.utime(export, ns=(made + 10**9, made + 10**9))  # a new export
+    assert bf16.ir_for(export) == xml and xml.stat().st_mtime_ns != made
+    assert not list(tmp_path.glob(".openvino.*"))  # nothing left aside
+    texts = corpus_texts(3)
+    ids = embedder.tokenizer(texts, truncation="longest_first", max_length=512)["input_ids"]
+    width = max(map(len, ids))
+    tokens = np.array([i + [0] * (width - len(i)) for i in ids])
+    mask = np.array([[1] * len(i) + [0] * (width - len(i)) for i in ids])
+    assert np.allclose(bf16.Bf16Transformer(export, threads=2).hidden(tokens, mask),
+                       bf16.Bf16Transformer(source, threads=2).hidden(tokens, mask))
+
+
+def test_without_a_writable_folder_the_onnx_file_is_compiled(embedder, tmp_path, monkeypatch):
+    from app.retrieval import bf16, onnx
+
+    export = tmp_path / "model.onnx"
+    shutil.copy(onnx.onnx_file(embedder.path, embedder.model_id), export)
+    monkeypatch.setattr(bf16.shutil, "rmtree", lambda *a, **k: (_ for _ in ()).throw(PermissionError("read-only")))
+    assert bf16.ir_for(export) is None
+    assert bf16.Bf16Transformer(export, threads=2).hidden(np.array([[0, 5, 2]]), np.array([[1, 1, 1]])).shape \
+        == (1, 3, 384)
