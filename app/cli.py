@@ -84,11 +84,12 @@ def index(
     for problem in report.errors:
         err.print(f"[yellow]Skipped[/] {problem['doc_id']}: {problem['reason']}")
     table = Table(title=f"Index build {report.build_id}", show_header=False)
+    embedded = f"{report.embedded_chunks}" + (f" (in {report.precision})" if report.precision else "")
     rows = [
         ("documents", report.documents), ("chunks", report.chunks),
         ("re-embedded documents", report.embedded_documents),
         ("unchanged (not re-embedded)", report.reused_documents),
-        ("deleted since last build", report.deleted_documents), ("chunks embedded", report.embedded_chunks),
+        ("deleted since last build", report.deleted_documents), ("chunks embedded", embedded),
         ("skipped (errors)", len(report.errors)), ("seconds", f"{report.seconds:.1f}"),
         ("location", str(report.path)),
     ]

@@ -65,6 +65,7 @@ class BuildReport:
     errors: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     full: bool = False
+    precision: str | None = None  # what the chunks embedded now were computed in ("bf16", "fp32"); None: none were
 
 
 def _model_id(path: Path, dimension: int) -> str:
@@ -186,6 +187,7 @@ def build_index(
         on_start(len(to_embed))
     fresh = embed_chunks(to_embed, embedder, progress=on_chunks_embedded)
     report.embedded_chunks = len(to_embed)
+    report.precision = getattr(embedder, "precision", "fp32") if to_embed else None
     parts = ([previous.views.take(reused)] if previous and reused else []) + ([fresh] if to_embed else [])
     views = ChunkVectors.concat(parts, embedder.dimension)
     order = np.array([s if s >= 0 else len(reused) - 1 - s for s in source], dtype=np.int64)
@@ -224,7 +226,7 @@ def build_index(
             "companion_model": embedder.companion_id,
             "vectors": recipe,
             # what this build's newly encoded passages were computed in (reused vectors keep theirs)
-            "passage_precision": getattr(embedder, "precision", "fp32") if to_embed else None,
+            "passage_precision": report.precision,
             "chunker": params.as_dict(),
             "counts": {
                 "documents": report.documents,

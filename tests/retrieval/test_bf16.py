@@ -112,9 +112,10 @@ def test_the_build_records_the_precision_of_what_it_encoded(embedder, tmp_path):
     shutil.copy(CORPUS / "it" / "password-reset.md", corpus)
     bf16 = load(embedder, "bf16")
     first = build_index(tmp_path / "corpus", tmp_path / "index", bf16.path, lambda: bf16)
+    assert first.precision == "bf16"
     assert json.loads((first.path / "manifest.json").read_text())["passage_precision"] == "bf16"
     again = build_index(tmp_path / "corpus", tmp_path / "index", bf16.path, lambda: bf16)  # nothing to encode
-    assert again.embedded_chunks == 0
+    assert again.embedded_chunks == 0 and again.precision is None
     assert json.loads((again.path / "manifest.json").read_text())["passage_precision"] is None
     assert Path(again.path).exists()
 
