@@ -136,6 +136,7 @@ class Embedder:
                 texts, prompt = list(probe["texts"]), probe["prompt_name"]
                 session = self._bf16_session(threads, texts, prompt, np.asarray(probe["vectors"], dtype="float32"))
                 if session is not None:
+                    self.precision = "bf16"
                     return session
             session = onnx.OnnxTransformer(path, threads=threads)
             ours = self._encode_onnx(session, list(probe["texts"]), probe["prompt_name"], batch_size=8)
@@ -182,7 +183,7 @@ class Embedder:
         reference = self._encode_onnx(self._onnx, PROBE, self._passage_prompt, batch_size=0)
         session = self._bf16_session(threads, PROBE, self._passage_prompt, reference)
         if session is not None:
-            self._onnx = session
+            self._onnx, self.precision = session, "bf16"
 
     def _bf16_session(self, threads: int, texts: list[str], prompt: str | None, reference: np.ndarray) -> Any:
         """OpenVINO's bf16 session of the ONNX export (`bf16.Bf16Transformer`) when it loads and its vectors of
@@ -201,7 +202,6 @@ class Embedder:
                         cosine)
             return None
         log.info("encoding with %s in bf16 on OpenVINO (probe cosine to fp32 %.5f)", self.path.name, cosine)
-        self.precision = "bf16"
         return session
 
     def _mean_pooled(self) -> bool:

@@ -187,3 +187,19 @@ def test_a_failed_batch_fails_every_question_in_it_and_the_next_ones_work(embedd
         embedder._encode(["a question"], "query", batch_size=32)
     monkeypatch.setattr(embedder, "_onnx", session)
     assert embedder._encode(["a question"], "query", batch_size=32).shape == (1, embedder.dimension)
+
+
+def test_a_first_load_in_bf16_checks_the_export_against_torch_then_runs_it_on_openvino(minilm, tmp_path):
+    """A model loaded for the first time is exported and checked against torch in fp32 first; bf16 is then checked
+    against that. The next load goes to bf16 from the recorded check."""
+    from app.retrieval import bf16, load_embedder, onnx
+
+    first = load_embedder(minilm, companion="", precision="bf16")
+    assert first.runtime == "onnx" and first.precision == "bf16" and first._st is not None
+    assert isinstance(first._onnx, bf16.Bf16Transformer)
+    assert agree(first, None) >= 0.999
+    path = onnx.onnx_file(minilm, first.model_id)
+    assert path.is_relative_to(tmp_path) and (path.parent / "openvino" / "model.xml").exists()
+    again = load_embedder(minilm, companion="", precision="bf16")
+    assert again.precision == "bf16" and again._st is None  # from the recorded check, without torch's weights
+    assert np.allclose(again.encode_queries(TEXTS[:3]), first.encode_queries(TEXTS[:3]), atol=1e-6)
