@@ -24,6 +24,10 @@ import numpy as np
 log = logging.getLogger(__name__)
 # Passage batches of ~2,048 tokens with padding were fastest in bf16 (1,024 and 4,096: 1.1x slower)
 TOKENS_PER_BATCH = 2048
+# Questions sharing a call may hold this many padding tokens (embeddings.QUESTION_PADDING is ONNX Runtime's 8): in
+# bf16 a call costs ~2.4 ms of its own, then ~0.05 ms a token, so a call saved is worth ~48 padding tokens. 8
+# employees asking golden questions: 23.6-24.0 against 25.0-25.1 server CPU ms a turn with 8 (bench/README.md).
+QUESTION_PADDING = 48
 
 
 def has_amx() -> bool:
@@ -41,6 +45,7 @@ class Bf16Transformer:
     interface as `onnx.OnnxTransformer`; call it from one thread at a time (the embedder's worker)."""
 
     tokens_per_batch = TOKENS_PER_BATCH
+    question_padding = QUESTION_PADDING
 
     def __init__(self, onnx_path: Path, *, threads: int) -> None:
         import openvino as ov

@@ -68,7 +68,8 @@ class Embedder:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
         # questions waiting while the encoder is busy share its next ONNX call (`_encode`)
         self._shared = SharedCalls(self._worker, lambda texts, prompt: self._encode_onnx(
-            self._onnx, texts, prompt, batch_size=0, padding=QUESTION_PADDING))
+            self._onnx, texts, prompt, batch_size=0,
+            padding=int(getattr(self._onnx, "question_padding", QUESTION_PADDING))))
         # "onnx": the transformer runs on ONNX Runtime (app/retrieval/onnx.py) when this model's pooling allows it;
         # once an export has been checked against torch, later loads run it without loading torch's weights
         # (measured: 0.94 against 1.44 GB with the companion), unless pooled sentence vectors need the torch model.

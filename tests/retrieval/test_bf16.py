@@ -151,3 +151,34 @@ def test_without_a_writable_folder_the_onnx_file_is_compiled(embedder, tmp_path,
     assert bf16.ir_for(export) is None
     assert bf16.Bf16Transformer(export, threads=2).hidden(np.array([[0, 5, 2]]), np.array([[1, 1, 1]])).shape \
         == (1, 3, 384)
+
+
+@pytest.mark.parametrize("precision, calls_after_the_first", [("bf16", 1), ("fp32", 2)])  # fp32: the two short ones
+def test_in_bf16_questions_of_different_lengths_share_a_call(embedder, precision, calls_after_the_first):
+    """A call costs more of its own in bf16 than its tokens do, so waiting questions share one even when padding
+    them to the longest adds tens of tokens; on ONNX Runtime they go in calls of their own past 8 padding tokens."""
+    import threading
+
+    from tests.support.sharedcalls import encoded_at_once
+
+    model = load(embedder, precision)
+    questions = ["VPN?", "How do I reset my password?",
+                 "My laptop screen cracked when it fell off the desk this morning: who pays for the repair?"]
+    lengths = [len(i) for i in model.tokenizer(["query: " + q for q in questions])["input_ids"]]
+    assert lengths[2] - lengths[0] > 16 and lengths[2] - lengths[0] < 48 // 2  # the padding in one call: 16 to 48
+    alone = np.vstack([model._encode([q], "query", batch_size=32) for q in ["first", *questions]])
+    session, calls, gate = model._onnx, [], threading.Event()
+
+    class Held:  # the first call waits until every question is queued
+        question_padding = getattr(session, "question_padding", 8)
+
+        def hidden(self, ids, mask):  # type: ignore[no-untyped-def]
+            calls.append(len(ids))
+            gate.wait(10)
+            return session.hidden(ids, mask)
+
+    model._onnx = Held()
+    together = encoded_at_once(lambda q: model._encode([q], "query", batch_size=32), model._shared,
+                               ["first", *questions], calls, gate)
+    assert len(calls) == 1 + calls_after_the_first and sum(calls) == 4
+    assert float(np.min(np.sum(together * alone, axis=1))) >= 0.999
