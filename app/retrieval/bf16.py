@@ -8,7 +8,7 @@ at cosine >= 0.9999 to fp32's. Without AMX, OpenVINO's fp32 was no faster than O
 it only with AMX.
 
 `Embedder` uses it for every encode when the precision is "bf16", or "auto" on a CPU with AMX, and only after its
-probe vectors match fp32's (`Embedder._use_bf16`)."""
+probe vectors match fp32's (`Embedder._bf16_session`)."""
 
 from __future__ import annotations
 
@@ -84,11 +84,15 @@ def ir_for(onnx_path: Path) -> Path | None:
             if _converted_from(folder) == source:  # another process converted it while we waited
                 return folder / "model.xml"
             tmp = onnx_path.with_name(f".openvino.{os.getpid()}")
-            shutil.rmtree(tmp, ignore_errors=True)
-            ov.save_model(ov.Core().read_model(str(onnx_path)), str(tmp / "model.xml"), compress_to_fp16=False)
-            (tmp / "source.json").write_text(json.dumps({"onnx": source}))
-            shutil.rmtree(folder, ignore_errors=True)
-            tmp.rename(folder)
+            try:
+                shutil.rmtree(tmp, ignore_errors=True)
+                ov.save_model(ov.Core().read_model(str(onnx_path)), str(tmp / "model.xml"), compress_to_fp16=False)
+                (tmp / "source.json").write_text(json.dumps({"onnx": source}))
+                shutil.rmtree(folder, ignore_errors=True)
+                tmp.rename(folder)
+            finally:
+                if tmp.exists():  # a conversion that failed halfway leaves nothing aside
+                    shutil.rmtree(tmp, ignore_errors=True)
     except Exception as e:  # noqa: BLE001 - compiling the ONNX file works too, only slower
         log.info("OpenVINO form of %s not written (%s): compiling the ONNX file", onnx_path, e)
         return None

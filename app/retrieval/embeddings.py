@@ -133,15 +133,16 @@ class Embedder:
             tokenizer = onnx.FastTokenizer(self.path, int(check["max_seq_length"]))
             self._describe(tokenizer, dict(check["prompts"]), int(check["max_seq_length"]), dimension)
             probe = check["probe"]
+            texts, prompt = list(probe["texts"]), probe["prompt_name"]
+            recorded = np.asarray(probe["vectors"], dtype="float32")
             if wants_bf16:
-                texts, prompt = list(probe["texts"]), probe["prompt_name"]
-                session = self._bf16_session(threads, texts, prompt, np.asarray(probe["vectors"], dtype="float32"))
+                session = self._bf16_session(threads, texts, prompt, recorded)
                 if session is not None:
                     self.precision = "bf16"
                     return session
             session = onnx.OnnxTransformer(path, threads=threads)
-            ours = self._encode_onnx(session, list(probe["texts"]), probe["prompt_name"], batch_size=8)
-            cosine = float(np.min(np.sum(ours * np.asarray(probe["vectors"], dtype="float32"), axis=1)))
+            ours = self._encode_onnx(session, texts, prompt, batch_size=8)
+            cosine = float(np.min(np.sum(ours * recorded, axis=1)))
         except Exception as e:  # noqa: BLE001 - the full load decides (and says why if ONNX can't be used)
             log.info("ONNX export of %s can't run alone (%s): checking it against torch", self.path.name, e)
             return None

@@ -182,3 +182,21 @@ def test_in_bf16_questions_of_different_lengths_share_a_call(embedder, precision
                                ["first", *questions], calls, gate)
     assert len(calls) == 1 + calls_after_the_first and sum(calls) == 4
     assert float(np.min(np.sum(together * alone, axis=1))) >= 0.999
+
+
+def test_a_conversion_that_fails_halfway_leaves_nothing_aside(embedder, tmp_path, monkeypatch):
+    import openvino as ov
+
+    from app.retrieval import bf16, onnx
+
+    export = tmp_path / "model.onnx"
+    shutil.copy(onnx.onnx_file(embedder.path, embedder.model_id), export)
+
+    def half(model, path, **kwargs):  # type: ignore[no-untyped-def]
+        Path(path).parent.mkdir(parents=True)
+        Path(path).write_text("<half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ov, "save_model", half)
+    assert bf16.ir_for(export) is None
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".export.lock") == ["model.onnx"]
