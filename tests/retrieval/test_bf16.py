@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import CORPUS
+from tests.support.cpu import bf16_cpu, needs_bf16
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +36,7 @@ def load(embedder, precision: str):  # type: ignore[no-untyped-def]
     return load_embedder(embedder.path, companion="", precision=precision)
 
 
+@needs_bf16
 def test_bf16_passages_and_questions_match_fp32(embedder):
     bf16, fp32 = load(embedder, "bf16"), load(embedder, "fp32")
     assert bf16.precision == "bf16" and fp32.precision == "fp32"
@@ -56,15 +58,33 @@ def test_bf16_passages_and_questions_match_fp32(embedder):
     assert float(np.min(np.sum(together * alone, axis=1))) >= 0.9999
 
 
-def test_auto_is_bf16_only_on_a_cpu_with_amx(embedder, monkeypatch):
+def test_auto_is_fp32_on_a_cpu_without_amx(embedder, monkeypatch):
     from app.retrieval import bf16
 
     monkeypatch.setattr(bf16, "has_amx", lambda: False)
     assert load(embedder, "auto").precision == "fp32"
+
+
+@needs_bf16
+def test_auto_is_bf16_on_a_cpu_with_amx(embedder, monkeypatch):
+    from app.retrieval import bf16
+
     monkeypatch.setattr(bf16, "has_amx", lambda: True)
     assert load(embedder, "auto").precision == "bf16"
 
 
+def test_bf16_asked_for_on_a_cpu_without_bf16_leaves_fp32(embedder, caplog):
+    """Where OpenVINO can't compute in bf16, asking for it gives fp32's vectors and a warning that says why."""
+    if bf16_cpu():
+        pytest.skip("this CPU computes in bf16")
+    with caplog.at_level(logging.WARNING):
+        asked = load(embedder, "bf16")
+    assert asked.precision == "fp32" and "does not compute in bf16" in caplog.text
+    texts = corpus_texts(4)
+    assert np.array_equal(asked.encode_passages(texts), load(embedder, "fp32").encode_passages(texts))
+
+
+@needs_bf16
 def test_a_bf16_path_that_disagrees_with_fp32_is_not_used(embedder, monkeypatch, caplog):
     from app.retrieval import bf16
 
@@ -104,6 +124,7 @@ def test_an_unknown_precision_is_refused(embedder):
         Settings(embedding_precision="fp16")
 
 
+@needs_bf16
 def test_the_build_records_the_precision_of_what_it_encoded(embedder, tmp_path):
     from app.retrieval import build_index
 
@@ -120,6 +141,7 @@ def test_the_build_records_the_precision_of_what_it_encoded(embedder, tmp_path):
     assert Path(again.path).exists()
 
 
+@needs_bf16
 def test_openvinos_form_of_the_export_is_made_once_and_again_when_the_export_changes(embedder, tmp_path):
     from app.retrieval import bf16, onnx
 
@@ -142,6 +164,7 @@ def test_openvinos_form_of_the_export_is_made_once_and_again_when_the_export_cha
                        bf16.Bf16Transformer(source, threads=2).hidden(tokens, mask))
 
 
+@needs_bf16
 def test_without_a_writable_folder_the_onnx_file_is_compiled(embedder, tmp_path, monkeypatch):
     from app.retrieval import bf16, onnx
 
@@ -153,7 +176,8 @@ def test_without_a_writable_folder_the_onnx_file_is_compiled(embedder, tmp_path,
         == (1, 3, 384)
 
 
-@pytest.mark.parametrize("precision, calls_after_the_first", [("bf16", 1), ("fp32", 2)])  # fp32: the two short ones
+@pytest.mark.parametrize("precision, calls_after_the_first", [
+    pytest.param("bf16", 1, marks=needs_bf16), ("fp32", 2)])  # fp32: the two short ones
 def test_in_bf16_questions_of_different_lengths_share_a_call(embedder, precision, calls_after_the_first):
     """A call costs more of its own in bf16 than its tokens do, so waiting questions share one even when padding
     them to the longest adds tens of tokens; on ONNX Runtime they go in calls of their own past 8 padding tokens."""

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.support.cpu import needs_bf16
+
 pytestmark = pytest.mark.integration
 
 TEXTS = [
@@ -189,6 +191,7 @@ def test_a_failed_batch_fails_every_question_in_it_and_the_next_ones_work(embedd
     assert embedder._encode(["a question"], "query", batch_size=32).shape == (1, embedder.dimension)
 
 
+@needs_bf16
 def test_a_first_load_in_bf16_checks_the_export_against_torch_then_runs_it_on_openvino(minilm, tmp_path):
     """A model loaded for the first time is exported and checked against torch in fp32 first; bf16 is then checked
     against that. The next load goes to bf16 from the recorded check."""
