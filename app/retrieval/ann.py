@@ -42,7 +42,7 @@ RECALL_K = 40
 RECALL_QUERIES = 200
 # The effort is tuned to TARGET_RECALL + TUNE_MARGIN on the build's sample queries, since fresh ones vary. At 1M
 # chunks, 1,000 fresh queries per partition got recall .9625-.9857 at the efforts tuned to .97, while tuning to .98
-# (0.03) cost 1.4x the CPU a search: recall rises slowly with efSearch there (headings .955 at 800, .978 at 1,900).
+# (0.03) cost 1.2-1.7x the CPU a search: recall rises slowly with efSearch there (headings .955 at 800, .978 at 1,900).
 TUNE_MARGIN = 0.02
 FETCH = 2  # an IVF search fetches FETCH × k by its 8-bit codes, then keeps the k best by the exact scores
 ADD_BLOCK = 65_536  # rows added to an IVF index at a time (a memory-mapped set is never copied whole)

@@ -28,6 +28,8 @@ TOKENS_PER_BATCH = 2048
 # bf16 a call costs ~2.4 ms of its own, then ~0.05 ms a token, so a call saved is worth ~48 padding tokens. 8
 # employees asking golden questions: 23.6-24.0 against 25.0-25.1 server CPU ms a turn with 8 (bench/README.md).
 QUESTION_PADDING = 48
+NO_BF16 = ("OpenVINO's CPU plugin does not compute in bf16 on this CPU (it needs AMX or AVX-512 BF16; "
+           "AYUDA_EMBEDDING_PRECISION=auto chooses fp32 here)")
 
 
 def has_amx() -> bool:
@@ -40,6 +42,14 @@ def has_amx() -> bool:
         return False
 
 
+def computes_bf16() -> bool:
+    """Whether OpenVINO's CPU plugin can compute in bf16 on this CPU (AMX or AVX-512 BF16), asked before anything
+    is converted or compiled."""
+    import openvino as ov
+
+    return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
 class Bf16Transformer:
     """Token ids and attention mask in, last hidden states out (float32 numpy), computed in bfloat16. Same
     interface as `onnx.OnnxTransformer`; call it from one thread at a time (the embedder's worker)."""
@@ -50,6 +60,8 @@ class Bf16Transformer:
     def __init__(self, onnx_path: Path, *, threads: int) -> None:
         import openvino as ov
 
+        if not computes_bf16():  # before the 470 MB IR is written beside the export, or the model compiled
+            raise RuntimeError(NO_BF16)
         source = ir_for(onnx_path) or onnx_path
         config: dict[str, Any] = {
             "INFERENCE_PRECISION_HINT": "bf16",
@@ -59,7 +71,7 @@ class Bf16Transformer:
         }
         self._model = ov.Core().compile_model(str(source), "CPU", config)
         if self._model.get_property("INFERENCE_PRECISION_HINT") != ov.Type.bf16:
-            raise RuntimeError("OpenVINO's CPU plugin does not compute in bf16 on this CPU")
+            raise RuntimeError(NO_BF16)
         self._request = self._model.create_infer_request()
 
     def hidden(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:

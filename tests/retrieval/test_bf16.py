@@ -84,6 +84,17 @@ def test_bf16_asked_for_on_a_cpu_without_bf16_leaves_fp32(embedder, caplog):
     assert np.array_equal(asked.encode_passages(texts), load(embedder, "fp32").encode_passages(texts))
 
 
+def test_a_cpu_without_bf16_is_told_before_anything_is_converted_or_compiled(embedder, tmp_path, monkeypatch):
+    from app.retrieval import bf16, onnx
+
+    export = tmp_path / "model.onnx"
+    shutil.copy(onnx.onnx_file(embedder.path, embedder.model_id), export)
+    monkeypatch.setattr(bf16, "computes_bf16", lambda: False)
+    with pytest.raises(RuntimeError, match="does not compute in bf16"):
+        bf16.Bf16Transformer(export, threads=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]  # no OpenVINO form written
+
+
 @needs_bf16
 def test_a_bf16_path_that_disagrees_with_fp32_is_not_used(embedder, monkeypatch, caplog):
     from app.retrieval import bf16

@@ -9,11 +9,11 @@ import pytest
 
 @functools.cache
 def bf16_cpu() -> bool:
-    """Whether OpenVINO's CPU plugin can compute in bf16 here (AMX or AVX-512 BF16); elsewhere Ayuda stays in fp32,
-    which the tests without `needs_bf16` check."""
-    import openvino as ov
+    """`bf16.computes_bf16`, asked once per test process; elsewhere Ayuda stays in fp32, which the tests without
+    `needs_bf16` check."""
+    from app.retrieval.bf16 import computes_bf16
 
-    return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    return computes_bf16()
 
 
 needs_bf16 = pytest.mark.skipif(not bf16_cpu(), reason="OpenVINO computes no bf16 on this CPU (no AMX, no AVX-512 BF16)")
