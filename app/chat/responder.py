@@ -74,6 +74,10 @@ class Responder:
         is the LLM's rewrite of a follow-up, not the rule's join; `confidential`: the conversation is in the
         confidential lane, so the LLM is not used."""
         follow_up = message if query != message and not standalone else None
+        texts = [query, follow_up] if follow_up else [query]
+        companion = getattr(self.searcher.embedder, "companion", None) if self.searcher is not None else None
+        if companion is not None:  # its vectors (classifier, search) are computed while e5 encodes
+            companion.start_queries(texts)
         vectors = self._query_vectors(query, follow_up)  # encoded once for the classifier and the search
         intent = self.understand(message, query if query != message else None,
                                  None if vectors is None else vectors[0])

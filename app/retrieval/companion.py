@@ -7,7 +7,7 @@ multilingual-e5: on the shared benchmarks adding it lifts XQuAD es→en recall@1
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from importlib import metadata
 
 import numpy as np
@@ -54,6 +54,24 @@ class CompanionEncoder:
         """Like `encode`, for questions: recent texts' vectors come from a cache."""
         return self._queries.encode(texts, self.encode)
 
+    def start_queries(self, texts: list[str]) -> None:
+        """Starts encoding these questions and returns at once; `encode_queries` of them then waits for that call
+        (a chat turn starts the companion before e5, so the two encoders run side by side)."""
+        if len(texts) <= SHARED_CALL_TEXTS:
+            self._queries.start(texts, self._submit)
+
+    def _submit(self, texts: list[str]) -> Future[np.ndarray]:
+        raw, out = self._shared.submit(list(texts), None), Future[np.ndarray]()
+
+        def done(call: Future[np.ndarray]) -> None:
+            try:
+                out.set_result(unit(np.asarray(call.result(), dtype="float32").reshape(len(texts), -1)))
+            except Exception as e:  # noqa: BLE001 - the waiting `encode_queries` encodes again and raises it
+                out.set_exception(e)
+
+        raw.add_done_callback(done)
+        return out
+
     def forget_queries(self) -> None:
         self._queries.clear()
 
@@ -64,5 +82,8 @@ class CompanionEncoder:
             vectors = np.asarray(self._shared.encode(list(texts), None), dtype="float32")
         else:
             vectors = np.asarray(self._worker.submit(self._model.encode, list(texts)).result(), dtype="float32")
-        vectors = vectors.reshape(len(texts), -1)
-        return np.ascontiguousarray(vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12))
+        return unit(vectors.reshape(len(texts), -1))
+
+
+def unit(vectors: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12))

@@ -34,13 +34,17 @@ class SharedCalls:
         self._lock = threading.Lock()
 
     def encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
+        return self.submit(texts, prompt).result()
+
+    def submit(self, texts: list[str], prompt: str | None) -> Future[np.ndarray]:
+        """Queues `texts` and returns at once: the future of their vectors."""
         request = _Request(texts, prompt)
         with self._lock:
             self._pending.append(request)
             first = len(self._pending) == 1
         if first:  # else an encode already queued on the worker will take this request too
             self._worker.submit(self._run_pending)
-        return request.done.result()
+        return request.done
 
     def waiting(self) -> int:
         """Texts queued and not yet taken by an encoder call."""

@@ -43,3 +43,31 @@ def test_many_texts_go_in_one_call_of_their_own(embedder, monkeypatch):
 
     monkeypatch.setattr(companion, "_model", Counting())
     assert companion.encode(texts).shape == (40, 512) and calls == [40]
+
+
+
+def test_a_chat_turn_starts_the_companion_before_e5_and_encodes_each_question_once(client, embedder, monkeypatch):
+    """The companion's vectors (for the classifier and the search) are computed while e5 encodes, not after it."""
+    companion, model, calls, order = embedder.companion, embedder.companion._model, [], []
+    question = "¿Cuántos días de vacaciones tengo si trabajo media jornada?"
+
+    class Counting:
+        def encode(self, texts):  # type: ignore[no-untyped-def]
+            calls.append(list(texts))
+            return model.encode(texts)
+
+    e5 = embedder._encode
+
+    def e5_encode(texts, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if question in texts:  # was the companion's call for it queued (or made) by then?
+            order.append(companion._shared.waiting() + sum(question in c for c in calls))
+        return e5(texts, *args, **kwargs)
+
+    monkeypatch.setattr(companion, "_model", Counting())
+    monkeypatch.setattr(embedder, "_encode", e5_encode)
+    r = client.post("/api/v1/chat", json={"message": question}, headers={"X-Ayuda-User": "ana@example.com"})
+    assert r.status_code == 200 and r.json()["citations"]
+    assert order == [1]  # e5 encoded the question once, after the companion's call for it was started
+    assert [c for c in calls if question in c] == [[question]]  # one companion call: classifier and search
+    alone = model.encode([question])[0]
+    assert np.allclose(companion.encode_queries([question])[0], alone / np.linalg.norm(alone), atol=1e-5)

@@ -17,7 +17,7 @@ _seconds: defaultdict[str, float] = defaultdict(float)
 
 
 def known_seconds(config: pytest.Config) -> dict[str, float]:
-    cached = config.cache.get(CACHE_KEY, None) if config.cache is not None else None
+    cached = config.cache.get(CACHE_KEY, None) if getattr(config, "cache", None) is not None else None
     if isinstance(cached, dict) and cached:
         return {str(k): float(v) for k, v in cached.items()}
     try:
@@ -41,6 +41,6 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
-    if hasattr(config, "workerinput") or config.cache is None or not _seconds:
+    if hasattr(config, "workerinput") or getattr(config, "cache", None) is None or not _seconds:
         return  # a worker: its reports reach the controller, which keeps the figures
     config.cache.set(CACHE_KEY, known_seconds(config) | {f: round(s, 2) for f, s in _seconds.items()})
