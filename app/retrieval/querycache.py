@@ -32,7 +32,10 @@ class QueryCache:
             missing = list(dict.fromkeys(t for t in texts if t not in self._vectors and t not in self._started))
             if not missing:
                 return
-            batch = submit(missing)
+            try:
+                batch = submit(missing)
+            except Exception:  # noqa: BLE001 - e.g. the encoder shutting down: `encode` meets it, as before
+                return
             for row, t in enumerate(missing):
                 self._started[t] = (batch, row)
         batch.add_done_callback(lambda done: self._finish(missing, done))

@@ -76,3 +76,12 @@ def test_an_encode_waiting_for_a_started_call_gets_its_rows_and_a_failed_start_i
     cache.start(["dddd"], submit)
     batches[1].set_exception(RuntimeError("encoder failed"))
     assert cache.encode(["dddd"], encode).tolist() == [[4, 0]] and calls[-1] == ["dddd"]
+
+
+def test_a_start_the_encoder_refuses_leaves_the_encode_to_the_caller():
+    def refuse(texts: list[str]):  # type: ignore[no-untyped-def]
+        raise RuntimeError("cannot schedule new futures after shutdown")
+
+    cache = QueryCache(2)
+    cache.start(["a"], refuse)  # says nothing: the caller's encode runs as it would have
+    assert cache.encode(["a"], lambda texts: np.ones((len(texts), 2), dtype="float32")).tolist() == [[1, 1]]
