@@ -43,7 +43,13 @@ class SharedCalls:
             self._pending.append(request)
             first = len(self._pending) == 1
         if first:  # else an encode already queued on the worker will take this request too
-            self._worker.submit(self._run_pending)
+            try:
+                self._worker.submit(self._run_pending)
+            except RuntimeError as e:  # the worker is shut down: no call will come for anything waiting
+                with self._lock:
+                    waiting, self._pending = self._pending, []
+                for r in waiting:
+                    r.done.set_exception(e)
         return request.done
 
     def waiting(self) -> int:
