@@ -15,6 +15,7 @@ from app.chat.composer import Citation, Composer, Emit, ExtractiveComposer, sugg
 from app.chat.confidence import ESCALATED, OFFER_HUMAN, Calibration, confidence, gate, signals
 from app.chat.intents import SAFETY, IntentClassifier, IntentResult
 from app.chat.llm import Rewriter
+from app.chat.pleasantries import without_small_talk
 from app.chat.routing import backstop, is_follow_up, policy_query, smalltalk_kind
 from app.chat.texts import t
 from app.config import Settings
@@ -73,6 +74,10 @@ class Responder:
         """The answer to one message, without persistence (also used by the eval runner). `standalone`: `query`
         is the LLM's rewrite of a follow-up, not the rule's join; `confidential`: the conversation is in the
         confidential lane, so the LLM is not used."""
+        core = self._without_small_talk(message)
+        if core != message:  # "Hi team! … Thanks, Tom": classified and searched without the wrapping
+            query = core if query == message else query.replace(message, core)
+            message = core
         follow_up = message if query != message and not standalone else None
         texts = [query, follow_up] if follow_up else [query]
         companion = getattr(self.searcher.embedder, "companion", None) if self.searcher is not None else None
@@ -151,6 +156,15 @@ class Responder:
                              t(lang, "escalate_next"), "low_confidence", hits, retrieval)
         return Draft(composed.answer, outcome, score, composed.citations, None, None, hits, retrieval)
 
+    def _without_small_talk(self, message: str) -> str:
+        """The message without small talk at its ends (app/chat/pleasantries.py); whole when the safety words
+        flag it, or with no classifier loaded."""
+        if self.intents is None or backstop(message):
+            return message
+        intents = self.intents
+        return without_small_talk(message, lambda texts: [r.probabilities.get("smalltalk", 0.0)
+                                                          for r in intents.classify_many(texts)])
+
     def _query_vectors(self, query: str, follow_up: str | None) -> np.ndarray | None:
         """e5 vectors of the question (and the follow-up alone), when the classifier and the search share the
         model: one encode per turn instead of two."""
@@ -182,8 +196,10 @@ class Responder:
             return previous
         return lang if lang in LANGUAGES else "en"
 
-    @staticmethod
-    def _contextualize(message: str, history: list[Any]) -> str:
+    def _contextualize(self, message: str, history: list[Any]) -> str:
+        """What to search for `message`: its core (without small talk at its ends), after the conversation's last
+        question when it follows up on it ("and in São Paulo?")."""
+        message = self._without_small_talk(message)
         last = next((m for m in reversed(history) if m.role == "user" and m.search_query), None)
         if last is None or smalltalk_kind(message) != "about" or backstop(message) or not is_follow_up(message):
             return message
