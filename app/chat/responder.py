@@ -74,10 +74,9 @@ class Responder:
         """The answer to one message, without persistence (also used by the eval runner). `standalone`: `query`
         is the LLM's rewrite of a follow-up, not the rule's join; `confidential`: the conversation is in the
         confidential lane, so the LLM is not used."""
-        core = self._without_small_talk(message)
-        if core != message:  # "Hi team! … Thanks, Tom": classified and searched without the wrapping
-            query = core if query == message else query.replace(message, core)
-            message = core
+        core = self._without_small_talk(message)  # "Hi team! … Thanks, Tom": classified and searched without it
+        query = core if query == message else query  # a follow-up's join is made of the core already
+        message = core
         follow_up = message if query != message and not standalone else None
         texts = [query, follow_up] if follow_up else [query]
         companion = getattr(self.searcher.embedder, "companion", None) if self.searcher is not None else None
