@@ -92,8 +92,8 @@ class Settings(BaseSettings):
     embedding_precision: Literal["auto", "fp32", "bf16"] = Field(
         "auto", description="What the embedding model computes in: 'bf16' (its ONNX export on OpenVINO in bfloat16, "
         "used once its vectors match fp32's at cosine >= 0.999: on a CPU with AMX a question ~1.7x and an index build "
-        "2.6x faster; not measured on CPUs without AMX), 'fp32' (ONNX Runtime), or 'auto' (bf16 on a CPU with AMX, "
-        "else fp32).")
+        "2.6x faster, on an AMD Zen 5 with AVX-512 BF16 a question ~1.6x faster), 'fp32' (ONNX Runtime), or 'auto' "
+        "(bf16 on a CPU with bf16 arithmetic, AMX or AVX-512 BF16, else fp32).")
     embedding_runtime: Literal["onnx", "torch"] = Field(
         "onnx", description="What runs the embedding model: 'onnx' (ONNX Runtime on the same fp32 weights, exported "
         "once; a question's vector ~2x faster; used when the model is mean-pooled and its vectors match torch's) or "

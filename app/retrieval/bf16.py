@@ -1,13 +1,14 @@
-"""The embedding model's transformer in bfloat16 on OpenVINO, for CPUs with AMX (Intel Xeon from Sapphire Rapids
-on), whose tile instructions multiply bf16 matrices several times faster than fp32. It runs the same ONNX export
-as ONNX Runtime (app/retrieval/onnx.py), with OpenVINO's CPU plugin told to compute in bf16.
+"""The embedding model's transformer in bfloat16 on OpenVINO, for CPUs with bf16 arithmetic: AMX (Intel Xeon from
+Sapphire Rapids on), whose tile instructions multiply bf16 matrices, or AVX-512 BF16 (AMD Zen 4 and later, Intel
+Cooper Lake), whose dot-product instruction does twice fp32's multiply-adds. It runs the same ONNX export as ONNX
+Runtime (app/retrieval/onnx.py), with OpenVINO's CPU plugin told to compute in bf16.
 
-Measured on a 2-core Xeon with AMX (bench/README.md): a golden question's vector 6.1 ms and 11.5 CPU ms against
-10.5 and 17 on ONNX Runtime in fp32; the chunks and sentences of 14 sample documents 3.2 s against 9.5 s; vectors
-at cosine >= 0.9999 to fp32's. Without AMX, OpenVINO's fp32 was no faster than ONNX Runtime here, so "auto" uses
-it only with AMX.
+Measured (bench/README.md): on a 2-core Xeon with AMX, a golden question's vector 6.1 ms and 11.5 CPU ms against
+10.5 and 17 on ONNX Runtime in fp32, the chunks and sentences of 14 sample documents 3.2 s against 9.5 s; on a
+2-core AMD Zen 5 (AVX-512 BF16, no AMX), a question 4.2-6.0 ms against 7.8-8.3 ms; vectors at cosine >= 0.9999 to
+fp32's. Without bf16 arithmetic, OpenVINO's fp32 was no faster than ONNX Runtime, so "auto" needs one of the two.
 
-`Embedder` uses it for every encode when the precision is "bf16", or "auto" on a CPU with AMX, and only after its
+`Embedder` uses it for every encode when the precision is "bf16", or "auto" on such a CPU, and only after its
 probe vectors match fp32's (`Embedder._bf16_session`)."""
 
 from __future__ import annotations
@@ -32,12 +33,16 @@ NO_BF16 = ("OpenVINO's CPU plugin does not compute in bf16 on this CPU (it needs
            "AYUDA_EMBEDDING_PRECISION=auto chooses fp32 here)")
 
 
-def has_amx() -> bool:
-    """Whether this CPU has AMX for bf16 (the `amx_bf16` flag Linux reports; False elsewhere). Read from
-    /proc/cpuinfo, not asked of torch: a checked ONNX export runs without importing torch (~0.3 GB)."""
+# the flags Linux reports for bf16 arithmetic: AMX tiles, or AVX-512's bf16 dot product
+BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def has_bf16_arithmetic(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether this CPU multiplies bf16 in hardware (AMX or AVX-512 BF16, as Linux reports them; False elsewhere).
+    Read from /proc/cpuinfo, not asked of OpenVINO or torch: a checked fp32 export runs without importing either."""
     try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            return any(line.startswith("flags") and " amx_bf16" in line for line in f)
+        with open(cpuinfo, encoding="utf-8") as f:
+            return any(line.startswith("flags") and bool(set(line.split()) & set(BF16_FLAGS)) for line in f)
     except OSError:
         return False
 

@@ -75,7 +75,7 @@ class Embedder:
         # (measured: 0.94 against 1.44 GB with the companion), unless pooled sentence vectors need the torch model.
         # "bf16": the ONNX export runs on OpenVINO in bfloat16 (app/retrieval/bf16.py) for questions and passages
         self.precision = "fp32"
-        wants_bf16 = precision == "bf16" or (precision == "auto" and bf16.has_amx())
+        wants_bf16 = precision == "bf16" or (precision == "auto" and bf16.has_bf16_arithmetic())
         self._onnx = self._load_checked(threads, wants_bf16) if runtime == "onnx" and sentence_vectors != "pooled" \
             else None
         if self._onnx is None:

@@ -58,19 +58,35 @@ def test_bf16_passages_and_questions_match_fp32(embedder):
     assert float(np.min(np.sum(together * alone, axis=1))) >= 0.9999
 
 
-def test_auto_is_fp32_on_a_cpu_without_amx(embedder, monkeypatch):
+def test_auto_is_fp32_on_a_cpu_without_bf16_arithmetic(embedder, monkeypatch):
     from app.retrieval import bf16
 
-    monkeypatch.setattr(bf16, "has_amx", lambda: False)
+    monkeypatch.setattr(bf16, "has_bf16_arithmetic", lambda: False)
     assert load(embedder, "auto").precision == "fp32"
 
 
 @needs_bf16
-def test_auto_is_bf16_on_a_cpu_with_amx(embedder, monkeypatch):
+def test_auto_is_bf16_on_a_cpu_with_bf16_arithmetic(embedder, monkeypatch):
     from app.retrieval import bf16
 
-    monkeypatch.setattr(bf16, "has_amx", lambda: True)
+    monkeypatch.setattr(bf16, "has_bf16_arithmetic", lambda: True)
     assert load(embedder, "auto").precision == "bf16"
+
+
+@pytest.mark.parametrize("flags, expected", [
+    ("fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni", True),  # AMD Zen 4 and later, Intel Cooper Lake
+    ("fpu avx2 avx512f amx_bf16 amx_tile amx_int8", True),  # Intel Xeon from Sapphire Rapids on
+    ("fpu sse2 avx2 fma", False),  # AMD Zen 3
+    ("fpu avx512f avx512bw avx512_vnni avx512_bf16x", False),  # a flag that only starts like one
+])
+def test_bf16_arithmetic_is_read_from_the_cpu_flags(tmp_path, flags, expected):
+    from app.retrieval.bf16 import has_bf16_arithmetic
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: a CPU\nflags\t\t: {flags}\n\n"
+                       f"processor\t: 1\nflags\t\t: {flags}\n")
+    assert has_bf16_arithmetic(str(cpuinfo)) is expected
+    assert has_bf16_arithmetic(str(tmp_path / "missing")) is False
 
 
 def test_bf16_asked_for_on_a_cpu_without_bf16_leaves_fp32(embedder, caplog):
