@@ -16,6 +16,7 @@ from app.chat.confidence import ESCALATED, OFFER_HUMAN, Calibration, confidence,
 from app.chat.intents import SAFETY, IntentClassifier, IntentResult
 from app.chat.llm import Rewriter
 from app.chat.pleasantries import without_small_talk
+from app.chat.references import without_references
 from app.chat.routing import backstop, is_follow_up, policy_query, smalltalk_kind
 from app.chat.texts import t
 from app.config import Settings
@@ -74,7 +75,7 @@ class Responder:
         """The answer to one message, without persistence (also used by the eval runner). `standalone`: `query`
         is the LLM's rewrite of a follow-up, not the rule's join; `confidential`: the conversation is in the
         confidential lane, so the LLM is not used."""
-        core = self._without_small_talk(message)  # "Hi team! … Thanks, Tom": classified and searched without it
+        core = self._core(message)  # "Hi team! … (ref 4521) Thanks, Tom": classified and searched without it
         query = core if query == message else query  # a follow-up's join is made of the core already
         message = core
         follow_up = message if query != message and not standalone else None
@@ -155,9 +156,12 @@ class Responder:
                              t(lang, "escalate_next"), "low_confidence", hits, retrieval)
         return Draft(composed.answer, outcome, score, composed.citations, None, None, hits, retrieval)
 
-    def _without_small_talk(self, message: str) -> str:
-        """The message without small talk at its ends (app/chat/pleasantries.py); whole when the safety words
-        flag it, or with no classifier loaded."""
+    def _core(self, message: str) -> str:
+        """The message without reference numbers the documents never use (app/chat/references.py), then without
+        small talk at its ends (app/chat/pleasantries.py); small talk stays when the safety words flag the message,
+        or with no classifier loaded."""
+        if self.searcher is not None:
+            message = without_references(message, self.searcher.uses)
         if self.intents is None or backstop(message):
             return message
         intents = self.intents
@@ -196,9 +200,9 @@ class Responder:
         return lang if lang in LANGUAGES else "en"
 
     def _contextualize(self, message: str, history: list[Any]) -> str:
-        """What to search for `message`: its core (without small talk at its ends), after the conversation's last
+        """What to search for `message`: its core (without reference numbers and small talk at its ends), after the conversation's last
         question when it follows up on it ("and in São Paulo?")."""
-        message = self._without_small_talk(message)
+        message = self._core(message)
         last = next((m for m in reversed(history) if m.role == "user" and m.search_query), None)
         if last is None or smalltalk_kind(message) != "about" or backstop(message) or not is_follow_up(message):
             return message

@@ -29,7 +29,7 @@ from app.retrieval.index import IndexNotFound, IndexStore, LoadedIndex, Signals,
 from app.retrieval.language import detect_language
 from app.retrieval.profile import Expected, check
 from app.retrieval.rerank import Reranker
-from app.retrieval.text import query_tokens
+from app.retrieval.text import query_tokens, tokenize
 from app.retrieval.vectors import SENTENCE_BREAK, sentences
 
 log = logging.getLogger(__name__)
@@ -218,6 +218,13 @@ class HybridSearcher:
         """The text's language, with the loaded documents' vocabulary when there is a build."""
         index = self.store.get()
         return detect_language(text, index.vocabulary if index is not None else None)
+
+    def uses(self, code: str) -> bool:
+        """Whether the loaded documents use `code` ("INC0012345", "LT-20931": each of its parts with a digit);
+        True when no build is loaded, as nothing can be told."""
+        index = self.store.get()
+        parts = [t for t in tokenize(code, "en") if any(c.isdigit() for c in t)]
+        return index is None or not parts or all(t in index.df for t in parts)
 
     def search(self, query: str, *, language: str, groups: set[str], k: int = 8,
                mode: str = "hybrid", rerank: bool = True, follow_up: str | None = None,
