@@ -81,7 +81,9 @@ _NEW = itertools.count(1)
 
 
 def _asked(question: str, new: bool) -> str:
-    return f"{question} (ref {next(_NEW)})" if new else question
+    # "n17", not "17": a code of four digits or more would be set aside as a reference number (app/chat/references.py)
+    # and the question would no longer be new to the encoders' caches
+    return f"{question} (ref n{next(_NEW)})" if new else question
 
 
 def golden_questions() -> list[str]:
