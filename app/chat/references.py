@@ -62,8 +62,7 @@ def without_references(message: str, known: Callable[[str], bool]) -> str:
     if not references(text, known):
         return message
     while True:  # "How do I …? (asset tag LT-20931) - ticket INC0012345": one group after the other
-        groups = [(s, e) for s, e in _edge_groups(text) if (s, e) != (0, len(text))
-                  and len(text[s:e].split()) <= LABEL_WORDS and references(text[s:e], known)]
+        groups = [(s, e) for s, e in _edge_groups(text) if (s, e) != (0, len(text)) and _labels(text[s:e], known)]
         if not groups:
             break
         start, end = max(groups, key=lambda g: g[1] - g[0])  # the label goes with its code: "Case no. CS-004417"
@@ -72,6 +71,12 @@ def without_references(message: str, known: Callable[[str], bool]) -> str:
         text = text[: m.start()] + m.group().replace(m.group().strip(_EDGE_PUNCTUATION), "") + text[m.end() :]
     text = re.sub(r"\s{2,}", " ", text).strip(" -–—|:;,")
     return text if re.search(r"\w", text) else message
+
+
+def _labels(group: str, known: Callable[[str], bool]) -> bool:
+    """Whether `group` labels a reference ("(asset tag LT-20931)", "Case no. CS-004417"): short, holding one, and
+    asking nothing ("- my LT-20931 is broken?" is part of the question: only its code goes)."""
+    return len(group.split()) <= LABEL_WORDS and not group.rstrip(" )]").endswith("?") and bool(references(group, known))
 
 
 def _edge_groups(text: str) -> list[tuple[int, int]]:
