@@ -127,7 +127,7 @@ class IntentClassifier:
         from sklearn.linear_model import LogisticRegression
 
         exemplars = exemplars if exemplars is not None else load_exemplars()
-        key = (embedder.model_id, getattr(embedder, "companion_id", ""), digest(exemplars), c, lexical)
+        key = (_features_of(embedder), digest(exemplars), c, lexical)
         trained = _TRAINED.get(key) or _load_trained(key, cache_dir)  # a process trains once; a new one reads it
         if trained is None:
             texts = [e.text for e in exemplars]
@@ -236,10 +236,17 @@ def features(embedder: Any, texts: list[str], query_vectors: np.ndarray | None =
     return np.hstack(parts)
 
 
+def _features_of(embedder: Any) -> str:
+    """What an exemplar's features depend on: the models and, unless fp32, the precision they computed in (a
+    cache of fp32 vectors reused under bf16 moved a borderline golden question to another intent)."""
+    precision = getattr(embedder, "precision", "fp32")
+    return f"{embedder.model_id}|{getattr(embedder, 'companion_id', '')}" + ("" if precision == "fp32" else f"|{precision}")
+
+
 def cached_features(embedder: Any, texts: list[str], cache_dir: Path | None) -> np.ndarray:
     """Feature vectors of `texts`, computed once per model and text (in memory, and on disk when a folder
     is given: one file per model, holding every text seen)."""
-    model = f"{embedder.model_id}|{getattr(embedder, 'companion_id', '')}"
+    model = _features_of(embedder)
     memory = _FEATURE_CACHE.setdefault(model, {})
     path = Path(cache_dir) / f"intent-features-{hashlib.sha1(model.encode()).hexdigest()[:12]}.npz" \
         if cache_dir is not None else None

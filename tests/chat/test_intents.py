@@ -140,3 +140,25 @@ def test_the_feature_cache_file_is_replaced_whole_and_a_damaged_one_is_recompute
     assert np.allclose(again[:2], first, atol=1e-5) and again.shape[0] == 3
     with np.load(stored) as readable:
         assert len(readable["texts"]) == 3
+
+
+def test_exemplar_features_are_cached_apart_for_each_precision(tmp_path, monkeypatch):
+    """Vectors computed in fp32 are not reused by an embedder computing in bf16 (and the reverse)."""
+    from types import SimpleNamespace
+
+    from app.chat import intents
+
+    computed: list[str] = []
+
+    def features(embedder, texts):  # type: ignore[no-untyped-def]
+        computed.append(embedder.precision)
+        return np.full((len(texts), 2), 1.0 if embedder.precision == "fp32" else 2.0)
+
+    monkeypatch.setattr(intents, "features", features)
+    monkeypatch.setattr(intents, "_FEATURE_CACHE", {})
+    fp32 = SimpleNamespace(model_id="m:384:abc", companion_id="use", precision="fp32")
+    bf16 = SimpleNamespace(model_id="m:384:abc", companion_id="use", precision="bf16")
+    assert intents.cached_features(fp32, ["hola"], tmp_path)[0, 0] == 1.0
+    assert intents.cached_features(bf16, ["hola"], tmp_path)[0, 0] == 2.0
+    assert intents.cached_features(fp32, ["hola"], tmp_path)[0, 0] == 1.0  # each kept, on disk too
+    assert computed == ["fp32", "bf16"]
