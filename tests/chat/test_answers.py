@@ -31,15 +31,6 @@ def version(family: str, language: str) -> str:
     return f"{family}.md" if language == "en" else f"{family}.{language}.md"
 
 
-@pytest.fixture(scope="module")
-def chat(tmp_path_factory, sample_index, embedder):  # type: ignore[no-untyped-def]
-    from app.services import build_services
-    from tests.conftest import make_settings
-
-    return build_services(make_settings(tmp_path_factory.mktemp("db"), sample_index, embedder),
-                          embedder=embedder).chat
-
-
 @pytest.mark.parametrize("question,family,language", CORE)
 def test_core_questions_cite_the_right_document_in_the_askers_language(chat, question, family, language):
     result = chat.turn(EMPLOYEE, question)

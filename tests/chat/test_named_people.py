@@ -10,15 +10,6 @@ from app.security import User
 EMPLOYEE = User("ana@brightwave.example")
 
 
-@pytest.fixture(scope="module")
-def chat(tmp_path_factory, sample_index, embedder):  # type: ignore[no-untyped-def]
-    from app.services import build_services
-    from tests.conftest import make_settings
-
-    return build_services(make_settings(tmp_path_factory.mktemp("db"), sample_index, embedder),
-                          embedder=embedder).chat
-
-
 @pytest.mark.integration
 @pytest.mark.parametrize("message, doc", [
     ("Sofia from HR said you could help with this. How much is my personal learning budget each year?",

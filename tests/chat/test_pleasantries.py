@@ -38,15 +38,6 @@ def test_a_message_stays_whole_when_nothing_else_would_remain_or_the_classifier_
     assert without_small_talk(long, small_talk) == "word " * 19 + "word end."
 
 
-@pytest.fixture(scope="module")
-def chat(tmp_path_factory, sample_index, embedder):  # type: ignore[no-untyped-def]
-    from app.services import build_services
-    from tests.conftest import make_settings
-
-    return build_services(make_settings(tmp_path_factory.mktemp("db"), sample_index, embedder),
-                          embedder=embedder).chat
-
-
 EMPLOYEE = User("ana@brightwave.example")
 
 

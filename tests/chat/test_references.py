@@ -49,15 +49,6 @@ def test_what_is_part_of_the_question_stays():
     assert [m.group() for m in references("ticket 4521 and 2500 EUR or R$ 3000", nowhere)] == ["4521"]
 
 
-@pytest.fixture(scope="module")
-def chat(tmp_path_factory, sample_index, embedder):  # type: ignore[no-untyped-def]
-    from app.services import build_services
-    from tests.conftest import make_settings
-
-    return build_services(make_settings(tmp_path_factory.mktemp("db"), sample_index, embedder),
-                          embedder=embedder).chat
-
-
 EMPLOYEE = User("ana@brightwave.example")
 
 
