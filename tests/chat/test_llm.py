@@ -152,7 +152,7 @@ def test_a_stream_whose_client_leaves_keeps_its_place_until_the_turn_ends(app, f
     import threading
 
     shedder = app.app.state.shedder
-    fake.reply(Reply(delay=0.6))
+    fake.reply(Reply(delay=0.9))  # the LLM is still thinking while the test looks (the composer waits 1 s)
     with app.stream("POST", "/api/v1/chat/stream", json={"message": LEAVE},
                     headers=ANA | {"Idempotency-Key": "gone-1"}) as r:
         first = next(r.iter_lines())  # the citations event: the LLM is still thinking
