@@ -152,7 +152,9 @@ def test_a_stream_whose_client_leaves_keeps_its_place_until_the_turn_ends(app, f
     import threading
 
     shedder = app.app.state.shedder
-    fake.reply(Reply(delay=0.9))  # the LLM is still thinking while the test looks (the composer waits 1 s)
+    # the test client hands over a line only when the next event arrives (the first token, after 0.2 s); tokens
+    # then keep coming for most of the composer's 1 s, so the turn is still running when the test looks
+    fake.reply(Reply(delay=0.2, token_delay=0.04))
     with app.stream("POST", "/api/v1/chat/stream", json={"message": LEAVE},
                     headers=ANA | {"Idempotency-Key": "gone-1"}) as r:
         first = next(r.iter_lines())  # the citations event: the LLM is still thinking
