@@ -240,7 +240,8 @@ def _features_of(embedder: Any) -> str:
     """What an exemplar's features depend on: the models and, unless fp32, the precision they computed in (a
     cache of fp32 vectors reused under bf16 moved a borderline golden question to another intent)."""
     precision = getattr(embedder, "precision", "fp32")
-    return f"{embedder.model_id}|{getattr(embedder, 'companion_id', '')}" + ("" if precision == "fp32" else f"|{precision}")
+    models = f"{embedder.model_id}|{getattr(embedder, 'companion_id', '')}"
+    return models if precision == "fp32" else f"{models}|{precision}"
 
 
 def cached_features(embedder: Any, texts: list[str], cache_dir: Path | None) -> np.ndarray:

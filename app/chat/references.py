@@ -76,7 +76,8 @@ def without_references(message: str, known: Callable[[str], bool]) -> str:
 def _labels(group: str, known: Callable[[str], bool]) -> bool:
     """Whether `group` labels a reference ("(asset tag LT-20931)", "Case no. CS-004417"): short, holding one, and
     asking nothing ("- my LT-20931 is broken?" is part of the question: only its code goes)."""
-    return len(group.split()) <= LABEL_WORDS and not group.rstrip(" )]").endswith("?") and bool(references(group, known))
+    asks = group.rstrip(" )]").endswith("?")
+    return len(group.split()) <= LABEL_WORDS and not asks and bool(references(group, known))
 
 
 def _edge_groups(text: str) -> list[tuple[int, int]]:

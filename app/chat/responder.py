@@ -220,8 +220,8 @@ class Responder:
         return lang if lang in LANGUAGES else "en"
 
     def _contextualize(self, message: str, history: list[Any]) -> str:
-        """What to search for `message`: its core (without reference numbers and small talk at its ends), after the conversation's last
-        question when it follows up on it ("and in São Paulo?")."""
+        """What to search for `message`: its core (without reference numbers and small talk at its ends), after
+        the conversation's last question when it follows up on it ("and in São Paulo?")."""
         message = self._core(message)
         last = next((m for m in reversed(history) if m.role == "user" and m.search_query), None)
         if last is None or smalltalk_kind(message) != "about" or backstop(message) or not is_follow_up(message):

@@ -34,7 +34,7 @@ NO_BF16 = ("OpenVINO's CPU plugin does not compute in bf16 on this CPU (it needs
 
 
 # the flags Linux reports for bf16 arithmetic: AMX tiles, or AVX-512's bf16 dot product
-BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
 
 
 def has_bf16_arithmetic(cpuinfo: str = "/proc/cpuinfo") -> bool:
@@ -42,7 +42,7 @@ def has_bf16_arithmetic(cpuinfo: str = "/proc/cpuinfo") -> bool:
     Read from /proc/cpuinfo, not asked of OpenVINO or torch: a checked fp32 export runs without importing either."""
     try:
         with open(cpuinfo, encoding="utf-8") as f:
-            return any(line.startswith("flags") and bool(set(line.split()) & set(BF16_FLAGS)) for line in f)
+            return any(line.startswith("flags") and not BF16_FLAGS.isdisjoint(line.split()) for line in f)
     except OSError:
         return False
 
