@@ -13,6 +13,7 @@ import numpy as np
 
 from app.chat.composer import Citation, Composer, Emit, ExtractiveComposer, suggest
 from app.chat.confidence import ESCALATED, OFFER_HUMAN, Calibration, confidence, gate, signals
+from app.chat.focus import question_focus
 from app.chat.intents import SAFETY, IntentClassifier, IntentResult
 from app.chat.llm import Rewriter
 from app.chat.pleasantries import sentences, without_small_talk
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 CLARIFY, SMALLTALK, NOT_READY = "clarify", "smalltalk", "not_ready"
 DECLINED, OFF_TOPIC = "declined", "off_topic"  # neither deflections nor escalations: no ticket
 CONFIDENTIAL_REASONS = ("sensitive", "crisis")  # the confidential lane: never sent to an LLM
+FOCUSED = ("question", "off_topic", "smalltalk")  # intents whose search may fall back on the questions alone
 
 
 @dataclass
@@ -57,14 +59,21 @@ class Responder:
         self.rewriter = rewriter
         self.calibration = calibration
 
-    def understand(self, message: str, query: str | None = None, vector: np.ndarray | None = None) -> IntentResult:
+    def understand(self, message: str, query: str | None = None, vector: np.ndarray | None = None,
+                   focus: str | None = None, focus_vector: np.ndarray | None = None) -> IntentResult:
         """The message's intent: the classifier (on the contextualized question for a follow-up), then the
         keyword backstop, which can add a safety intent and never remove one. `vector`: the e5 vector of the
-        text classified, when the caller already has it."""
+        text classified, when the caller already has it. `focus`: the message's questions, when it has other
+        sentences too (app/chat/focus.py): a message read as a question whose questions alone ask for someone's
+        data or belong in the confidential lane takes their intent ("What is the CEO's salary? Sorry if this was
+        asked before.")."""
         if self.intents is not None:
             result = self.intents.classify(query or message, vector)
             if result.intent == "private_data":
                 result = self._private_in_a_sentence(message, result)
+            elif result.intent == "question" and focus:
+                alone = self.intents.classify(focus, focus_vector)
+                result = alone if alone.intent in (*SAFETY, "private_data") else result
         else:  # no model loaded: only the rules can tell
             result = IntentResult("smalltalk" if smalltalk_kind(message) != "about" else "question", 0.0)
         safety = backstop(message)
@@ -80,14 +89,20 @@ class Responder:
         core = self._core(message)  # "Hi team! … (ref 4521) Thanks, Tom": classified and searched without it
         query = core if query == message else query  # a follow-up's join is made of the core already
         message = core
-        follow_up = message if query != message and not standalone else None
-        texts = [query, follow_up] if follow_up else [query]
+        focus = question_focus(message)  # "URGENT: …?", "… ? I need it by Friday."
+        follow_up = None
+        if query != message:  # a follow-up joined to the last question (it votes again alone), or the LLM's rewrite
+            follow_up = None if standalone else focus if focus and query.endswith(focus) else message
+            focus = None
+        second = follow_up or focus
+        texts = [query, second] if second else [query]
         companion = getattr(self.searcher.embedder, "companion", None) if self.searcher is not None else None
         if companion is not None:  # its vectors (classifier, search) are computed while e5 encodes
             companion.start_queries(texts)
-        vectors = self._query_vectors(query, follow_up)  # encoded once for the classifier and the search
+        vectors = self._query_vectors(texts)  # encoded once for the classifier and the search
         intent = self.understand(message, query if query != message else None,
-                                 None if vectors is None else vectors[0])
+                                 None if vectors is None else vectors[0], focus,
+                                 None if vectors is None or focus is None else vectors[1])
         info = {"intent": intent.as_dict()}
         if intent.intent == "smalltalk" and smalltalk_kind(message) != "about":  # hello, thanks, bye
             return Draft(t(lang, smalltalk_kind(message)), SMALLTALK, 1.0, retrieval=info)
@@ -103,9 +118,17 @@ class Responder:
                                           follow_up=follow_up, vectors=vectors if search_text == query else None)
         except IndexNotFound:
             return Draft(t(lang, "not_ready"), NOT_READY, 0.0, reason="not_ready", retrieval=info)
-        hits = result.hits
-        sig = signals(query, lang, hits, result.idf)
+        sig = signals(query, lang, result.hits, result.idf)
         score = confidence(sig, self.calibration)
+        if focus and intent.intent in FOCUSED and search_text == query and score < self.settings.answer_threshold:
+            focused = self.searcher.search(focus, language=lang, groups=user.visible_groups, k=8)  # its questions alone
+            focus_sig = signals(focus, lang, focused.hits, focused.idf)
+            focus_score = confidence(focus_sig, self.calibration)
+            used = focus_score > score  # a message the documents answer as written is answered as written
+            info["focus"] = {"text": focus, "confidence": round(focus_score, 4), "used": used}
+            if used:
+                query, result, sig, score = focus, focused, focus_sig, focus_score
+        hits = result.hits
         retrieval = info | {
             "build_id": result.build_id, "signals": sig.as_dict(),
             "hits": [{"doc_id": h.chunk.doc_id, "chunk_id": h.chunk.chunk_id, "section": h.chunk.section,
@@ -188,14 +211,14 @@ class Responder:
         return without_small_talk(message, lambda texts: [r.probabilities.get("smalltalk", 0.0)
                                                           for r in intents.classify_many(texts)])
 
-    def _query_vectors(self, query: str, follow_up: str | None) -> np.ndarray | None:
-        """e5 vectors of the question (and the follow-up alone), when the classifier and the search share the
-        model: one encode per turn instead of two."""
+    def _query_vectors(self, texts: list[str]) -> np.ndarray | None:
+        """e5 vectors of the question and the follow-up or the question focus alone, when the classifier and the
+        search share the model: one encode per turn instead of several."""
         if self.searcher is None or self.intents is None:
             return None
         if getattr(self.intents.embedder, "model_id", None) != self.searcher.embedder.model_id:
             return None
-        return self.searcher.embedder.encode_queries([query, follow_up] if follow_up else [query])
+        return self.searcher.embedder.encode_queries(texts)
 
     def _rewrite(self, message: str, history: list[Any], confidential: bool) -> tuple[str | None, str | None]:
         """(standalone question, "ok") from the LLM for a message that follows earlier turns; (None, why) when it
@@ -224,9 +247,12 @@ class Responder:
         the conversation's last question when it follows up on it ("and in São Paulo?")."""
         message = self._core(message)
         last = next((m for m in reversed(history) if m.role == "user" and m.search_query), None)
-        if last is None or smalltalk_kind(message) != "about" or backstop(message) or not is_follow_up(message):
+        if last is None or smalltalk_kind(message) != "about" or backstop(message):
             return message
-        return f"{last.search_query} {message}"
+        if is_follow_up(message):
+            return f"{last.search_query} {message}"
+        focus = question_focus(message)  # "My manager told me to ask here. And in São Paulo?"
+        return f"{last.search_query} {focus}" if focus and is_follow_up(focus) else message
 
     @staticmethod
     def _clarify_options(query: str, lang: str, hits: list[Hit]) -> list[str]:

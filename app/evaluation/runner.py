@@ -161,6 +161,9 @@ def ask(chat: ChatService, searcher: FixedModeSearcher, item: EvalItem, index: L
     if pipeline:
         draft = chat.respond(user, item.question, query, lang, standalone=rewritten is not None)
         search_text, follow_up = searcher.last_query or query, searcher.last_follow_up
+        focus = draft.retrieval.get("focus") or {}
+        if focus:  # the message's questions were searched alone too: rank what the answer came from
+            search_text, follow_up = (focus["text"] if focus["used"] else query), None
     latency = (time.perf_counter() - started) * 1000  # the pipeline's latency (retrieval only: the search's)
     ranking = searcher.search(search_text, language=lang, groups=user.visible_groups, k=RANK_CHUNKS,
                               follow_up=follow_up)
