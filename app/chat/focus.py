@@ -5,8 +5,8 @@ here.", "URGENT:", "I need to know by Friday.". Searched whole, such messages ma
 questions, one such sentence took `fully_right` from 0.746 to 0.517–0.712. But some sentences carry the question's
 meaning ("I spilled coffee on my laptop. What should I do?"), and no rule on the words tells them apart. The
 documents can: a message they answer as written is answered as written; one they don't is searched again with its
-questions alone, and that search is kept when the confidence trusts it more. Measured in eval/README.md, "Question
-focus record".
+questions alone, and that search is kept when it lets them answer. Measured in eval/README.md, "Question focus
+record".
 """
 
 from __future__ import annotations

@@ -124,7 +124,7 @@ class Responder:
             focused = self.searcher.search(focus, language=lang, groups=user.visible_groups, k=8)  # its questions alone
             focus_sig = signals(focus, lang, focused.hits, focused.idf)
             focus_score = confidence(focus_sig, self.calibration)
-            used = focus_score > score  # a message the documents answer as written is answered as written
+            used = focus_score >= self.settings.answer_threshold  # kept when it lets the documents answer
             info["focus"] = {"text": focus, "confidence": round(focus_score, 4), "used": used}
             if used:
                 query, result, sig, score = focus, focused, focus_sig, focus_score
