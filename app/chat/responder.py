@@ -13,7 +13,7 @@ import numpy as np
 
 from app.chat.composer import Citation, Composer, Emit, ExtractiveComposer, suggest
 from app.chat.confidence import ESCALATED, OFFER_HUMAN, Calibration, confidence, gate, signals
-from app.chat.focus import question_focus
+from app.chat.focus import question_focus, statements
 from app.chat.intents import SAFETY, IntentClassifier, IntentResult
 from app.chat.llm import Rewriter
 from app.chat.pleasantries import sentences, without_small_talk
@@ -120,14 +120,20 @@ class Responder:
             return Draft(t(lang, "not_ready"), NOT_READY, 0.0, reason="not_ready", retrieval=info)
         sig = signals(query, lang, result.hits, result.idf)
         score = confidence(sig, self.calibration)
-        if focus and intent.intent in FOCUSED and search_text == query and score < self.settings.answer_threshold:
-            focused = self.searcher.search(focus, language=lang, groups=user.visible_groups, k=8)  # its questions alone
-            focus_sig = signals(focus, lang, focused.hits, focused.idf)
-            focus_score = confidence(focus_sig, self.calibration)
-            used = focus_score >= self.settings.answer_threshold  # kept when it lets the documents answer
-            info["focus"] = {"text": focus, "confidence": round(focus_score, 4), "used": used}
+        parts = [focus] if focus else statements(message) if query == message else []  # to search alone, if need be
+        if parts and intent.intent in FOCUSED and search_text == query and score < self.settings.answer_threshold:
+            if len(parts) > 1:
+                self.searcher.embedder.encode_queries(parts)  # in one call; each search below finds its vector
+            tried = []
+            for part in parts:
+                found = self.searcher.search(part, language=lang, groups=user.visible_groups, k=8)
+                part_sig = signals(part, lang, found.hits, found.idf)
+                tried.append((confidence(part_sig, self.calibration), part, found, part_sig))
+            part_score, part, found, part_sig = max(tried, key=lambda x: x[0])
+            used = part_score >= self.settings.answer_threshold  # kept when it lets the documents answer
+            info["focus"] = {"text": part, "confidence": round(part_score, 4), "used": used}
             if used:
-                query, result, sig, score = focus, focused, focus_sig, focus_score
+                query, result, sig, score = part, found, part_sig, part_score
         hits = result.hits
         retrieval = info | {
             "build_id": result.build_id, "signals": sig.as_dict(),

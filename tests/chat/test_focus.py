@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.chat.focus import question_focus
+from app.chat.focus import question_focus, statements
 from app.security import User
 
 EMPLOYEE = User("rui@brightwave.example")
@@ -35,6 +35,8 @@ def respond(chat, message):  # type: ignore[no-untyped-def]
      "hr/benefits.md"),
     ("Mi coordinadora me pidió que lo consultara aquí. ¿Con cuánta antelación tengo que pedir una semana de "
      "vacaciones?", "hr/annual-leave.es.md"),
+    ("OJO, IMPORTANTE: la vpn no va", "it/vpn-oficina-madrid.es.md"),  # no question mark: each sentence alone
+    ("Pra ontem, gente: esqueci a senha", "it/password-reset.pt.md"),
 ])
 def test_a_question_behind_a_sentence_that_says_nothing_about_it_is_answered(chat, message, doc):
     draft = respond(chat, message)
@@ -65,3 +67,14 @@ def test_a_follow_up_behind_a_sentence_that_says_nothing_about_it_follows_the_co
     result = chat.turn(EMPLOYEE, "My manager asked me to double-check. And in São Paulo?",
                        conversation_id=first.conversation_id)
     assert result.outcome == "answered" and result.citations[0].doc_id == "hr/annual-leave.md"
+
+
+@pytest.mark.parametrize("message, parts", [
+    ("URGENT: la vpn no va", ["URGENT:", "la vpn no va"]),
+    ("vpn down. client call in 20 min", ["vpn down.", "client call in 20 min"]),
+    ("URGENT: How do I reset my password?", []),  # it has a question: its focus is searched instead
+    ("la vpn no va", []),  # one sentence
+    ("One. Two. Three. Four.", []),  # longer: searched whole only
+])
+def test_the_statements_of_a_short_message_without_a_question_mark_are_each_searched_alone(message, parts):
+    assert statements(message) == parts
