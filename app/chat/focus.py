@@ -16,9 +16,14 @@ from app.chat.pleasantries import sentences
 MAX_STATEMENTS = 3  # a longer message without a question mark is searched whole only
 
 
+def sentence_texts(message: str) -> list[str]:
+    """The sentences (or lines) of `message`, in order."""
+    return [message[a:b].strip() for a, b in sentences(message)]
+
+
 def question_focus(message: str) -> str | None:
     """The sentences of `message` that end in "?", when it also has others; None otherwise."""
-    spans = [message[a:b].strip() for a, b in sentences(message)]
+    spans = sentence_texts(message)
     asked = [s for s in spans if s.endswith("?")]
     if not asked or len(asked) == len(spans):
         return None
@@ -28,7 +33,7 @@ def question_focus(message: str) -> str | None:
 def statements(message: str) -> list[str]:
     """Each sentence of a message of two or three sentences none of which ends in "?" ("URGENT: la vpn no va"), to
     search alone when the whole is not answered: with no question mark, nothing tells which sentence asks."""
-    spans = [message[a:b].strip() for a, b in sentences(message)]
+    spans = sentence_texts(message)
     if not 2 <= len(spans) <= MAX_STATEMENTS or any(s.endswith("?") for s in spans):
         return []
     return spans

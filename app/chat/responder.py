@@ -13,10 +13,10 @@ import numpy as np
 
 from app.chat.composer import Citation, Composer, Emit, ExtractiveComposer, suggest
 from app.chat.confidence import ESCALATED, OFFER_HUMAN, Calibration, confidence, gate, signals
-from app.chat.focus import question_focus, statements
+from app.chat.focus import question_focus, sentence_texts, statements
 from app.chat.intents import SAFETY, IntentClassifier, IntentResult
 from app.chat.llm import Rewriter
-from app.chat.pleasantries import sentences, without_small_talk
+from app.chat.pleasantries import without_small_talk
 from app.chat.references import without_references
 from app.chat.routing import backstop, is_follow_up, policy_query, smalltalk_kind
 from app.chat.texts import t
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 CLARIFY, SMALLTALK, NOT_READY = "clarify", "smalltalk", "not_ready"
 DECLINED, OFF_TOPIC = "declined", "off_topic"  # neither deflections nor escalations: no ticket
 CONFIDENTIAL_REASONS = ("sensitive", "crisis")  # the confidential lane: never sent to an LLM
-FOCUSED = ("question", "off_topic", "smalltalk")  # intents whose search may fall back on the questions alone
+FOCUSED = ("question", "off_topic", "smalltalk")  # intents whose search may fall back on single sentences
 
 
 @dataclass
@@ -120,8 +120,10 @@ class Responder:
             return Draft(t(lang, "not_ready"), NOT_READY, 0.0, reason="not_ready", retrieval=info)
         sig = signals(query, lang, result.hits, result.idf)
         score = confidence(sig, self.calibration)
-        parts = [focus] if focus else statements(message) if query == message else []  # to search alone, if need be
-        if parts and intent.intent in FOCUSED and search_text == query and score < self.settings.answer_threshold:
+        parts: list[str] = []  # searched alone when the whole message is not answered
+        if intent.intent in FOCUSED and search_text == query and score < self.settings.answer_threshold:
+            parts = [focus] if focus else statements(message) if query == message else []
+        if parts:
             if len(parts) > 1:
                 self.searcher.embedder.encode_queries(parts)  # in one call; each search below finds its vector
             tried = []
@@ -194,8 +196,8 @@ class Responder:
         nobody's data; "Carlos got a bonus. How much was it?" stays private (its question, alone, is no question
         about anything). Measured in eval/README.md, "Named people record"."""
         assert self.intents is not None
-        spans = sentences(message)
-        asked = [message[a:b] for a, b in spans if message[a:b].rstrip().endswith("?")]
+        spans = sentence_texts(message)
+        asked = [s for s in spans if s.endswith("?")]
         if len(spans) < 2 or not asked:
             return whole
         alone = [r.intent for r in self.intents.classify_many(asked)]
