@@ -137,3 +137,25 @@ def test_sla_breach_filter(client):
     breached = client.get("/api/v1/agent/tickets", params={"sla_breached": True}, headers=IT_AGENT).json()
     assert [t["id"] for t in breached] == [ticket["id"]] and breached[0]["sla_breached"] is True
     assert services.tickets.check_sla() == 1 and services.tickets.check_sla() == 0
+
+
+def test_sla_check_reads_and_records_only_late_tickets(client):
+    """check_sla filters in SQL (it runs every few seconds over every open ticket); the same rule as `breached`."""
+    from app.escalation.models import Ticket, now
+
+    ids = [ask(client, text)["ticket"]["id"] for text in (
+        "I want to talk to someone about my laptop", "I need a person to help with my payslip",
+        "Please connect me with someone about my badge", "Can a human look at my parking permit?")]
+    assert len(set(ids)) == 4
+    services = client.app.state.services
+    past = now().replace(year=2020)
+    with services.sessions.begin() as s:
+        s.get(Ticket, ids[0]).first_response_due = past  # no first response, due long ago: late
+        answered = s.get(Ticket, ids[1])  # answered in time, first response due passed since: not late
+        answered.first_response_at, answered.first_response_due = past, past
+        s.get(Ticket, ids[2]).resolution_due = past  # resolution due passed: late
+    assert services.tickets.check_sla() == 2 and services.tickets.check_sla() == 0
+    with services.sessions() as s:
+        recorded = {t.id for t in s.query(Ticket).filter(Ticket.sla_breached_at.is_not(None))}
+        assert recorded == {ids[0], ids[2]}
+        assert [services.tickets.breached(s.get(Ticket, i)) for i in ids] == [True, False, True, False]
