@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +21,16 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 class Base(DeclarativeBase):
     pass
+
+
+def now() -> dt.datetime:
+    """The time stored in every table: aware, in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+def new_id() -> str:
+    """A new row's primary key."""
+    return str(uuid.uuid4())
 
 
 WRITE_WAIT_SECONDS = 30  # as busy_timeout: after that, SQLite's own wait (and its "database is locked")

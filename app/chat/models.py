@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
+from app.db import Base, new_id, now
 
 
 class Conversation(Base):
@@ -27,8 +18,8 @@ class Conversation(Base):
     user_id: Mapped[str] = mapped_column(String(200), index=True)
     language: Mapped[str] = mapped_column(String(5), default="en")
     channel: Mapped[str] = mapped_column(String(20), default="web")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
     messages: Mapped[list[Message]] = relationship(back_populates="conversation", order_by="Message.seq")
 
 
@@ -51,7 +42,7 @@ class Message(Base):
     feedback_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(100), index=True, nullable=True)
     ticket_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
 
 
@@ -69,4 +60,4 @@ class IdempotencyKey(Base):
     conversation_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     message_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # the answer, once stored
     owner: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the process running the turn
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 from sqlalchemy import (
@@ -22,15 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from app.chat.models import Conversation
-from app.db import Base
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _uuid() -> str:
-    return str(uuid.uuid4())
+from app.db import Base, new_id, now
 
 
 class QueueCounter(Base):
@@ -44,7 +35,7 @@ class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (UniqueConstraint("requester", "idempotency_key", name="uq_tickets_requester_idem"),)
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_uuid)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     number: Mapped[str] = mapped_column(String(20), unique=True)
     queue: Mapped[str] = mapped_column(String(40), index=True)
     priority: Mapped[str] = mapped_column(String(10), default="normal")
@@ -84,7 +75,7 @@ class TicketEvent(Base):
     __tablename__ = "ticket_events"
     __table_args__ = (UniqueConstraint("ticket_id", "seq", name="uq_ticket_events_seq"),)
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_uuid)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     seq: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(30))
@@ -101,7 +92,7 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_uuid)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     channel: Mapped[str] = mapped_column(String(10))  # webhook | slack | email
     event: Mapped[str] = mapped_column(String(40))
     ticket_id: Mapped[str | None] = mapped_column(String(36), index=True, nullable=True)

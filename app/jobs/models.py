@@ -9,11 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+from app.db import Base, now
 
 
 class IndexJob(Base):

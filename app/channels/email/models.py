@@ -4,20 +4,11 @@ ticket (threading both ways), and the files employees attached to a ticket."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _uuid() -> str:
-    return str(uuid.uuid4())
+from app.db import Base, new_id, now
 
 
 class ProcessedMail(Base):
@@ -32,7 +23,7 @@ class ProcessedMail(Base):
     reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
     conversation_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     ticket_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    processed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    processed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
 
 
 class MailThread(Base):
@@ -46,7 +37,7 @@ class MailThread(Base):
     ticket_id: Mapped[str | None] = mapped_column(String(36), index=True, nullable=True)
     direction: Mapped[str] = mapped_column(String(3))  # in | out
     subject: Mapped[str] = mapped_column(String(300), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
 
 
 class TicketAttachment(Base):
@@ -55,11 +46,11 @@ class TicketAttachment(Base):
 
     __tablename__ = "ticket_attachments"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_uuid)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     message_id: Mapped[str | None] = mapped_column(String(300), nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+from app.db import Base, new_id, now
 
 
 class SlackEvent(Base):
@@ -43,7 +38,7 @@ class SlackThread(Base):
     __tablename__ = "slack_threads"
     __table_args__ = (UniqueConstraint("channel_id", "thread_ts", "slack_user", name="uq_slack_threads"),)
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     channel_id: Mapped[str] = mapped_column(String(40))
     thread_ts: Mapped[str] = mapped_column(String(40))
     slack_user: Mapped[str] = mapped_column(String(40))
