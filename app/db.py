@@ -71,23 +71,27 @@ class WriterConnection(sqlite3.Connection):
         super().__init__(*args, **kwargs)
         name = str(args[0] if args else kwargs.get("database", ""))
         if not name or ":memory:" in name or "mode=memory" in name:  # a database of this connection alone
-            name = str(id(self))
-        elif not name.startswith("file:"):
-            name = os.path.realpath(name)
-        with _write_locks_guard:
-            self._turns = _write_locks.setdefault(name, threading.Lock())
+            self._turns = threading.Lock()
+        else:
+            with _write_locks_guard:
+                key = name if name.startswith("file:") else os.path.realpath(name)
+                self._turns = _write_locks.setdefault(key, threading.Lock())
         self._holds = False
+        self._waited_out = False  # this transaction waited WRITE_WAIT_SECONDS for its turn: it won't wait again
 
     def cursor(self, factory: Any = WriterCursor) -> Any:
         return super().cursor(factory)
 
     def before(self, sql: str) -> None:
-        if not self._holds and not sql.lstrip()[:7].upper().startswith(READS):
+        if not self._holds and not self._waited_out and not sql.lstrip()[:7].upper().startswith(READS):
             self._holds = self._turns.acquire(timeout=WRITE_WAIT_SECONDS)
+            self._waited_out = not self._holds
 
     def after(self) -> None:
-        if self._holds and not self.in_transaction:
-            self._release()
+        if not self.in_transaction:
+            self._waited_out = False
+            if self._holds:
+                self._release()
 
     def commit(self) -> None:
         try:

@@ -70,3 +70,29 @@ def test_the_turn_is_given_back_after_a_failed_write_and_not_taken_by_reads(engi
         assert lock_of(engine).locked()  # held until the transaction ends
         c.rollback()
     assert not lock_of(engine).locked()
+
+
+def test_a_writer_that_waited_out_its_turn_goes_on_and_waits_once_a_transaction(engine, monkeypatch):
+    """Past WRITE_WAIT_SECONDS (a holder stuck elsewhere) the transaction goes on to SQLite's own wait, and its
+    later statements don't wait for the turn again."""
+    class Stuck:
+        def __init__(self) -> None:
+            self.tries = 0
+
+        def acquire(self, timeout: float) -> bool:
+            self.tries += 1
+            return False
+
+        def locked(self) -> bool:
+            return True
+
+    stuck = Stuck()
+    monkeypatch.setitem(_write_locks, os.path.realpath(str(engine.url.database)), stuck)
+    engine.dispose()  # new connections find the stuck lock
+    for _ in range(2):
+        with engine.begin() as c:
+            for i in range(3):
+                c.execute(text("INSERT INTO t (who) VALUES (:who)"), {"who": str(i)})
+    assert stuck.tries == 2
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM t")).scalar() == 6

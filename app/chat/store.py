@@ -12,8 +12,8 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.chat.models import Conversation, Message, new_id
-from app.db import session_scope
+from app.chat.models import Conversation, Message
+from app.db import new_id, now, session_scope
 from app.errors import Conflict, NotFound
 
 TURN_WAIT_SECONDS = 60  # how long a turn waits for the previous turn of its conversation before a 409
@@ -129,7 +129,7 @@ class ConversationStore:
         for attempt in range(3):
             try:
                 with session_scope(self.sessions) as s:
-                    db, at = s.connection(), dt.datetime.now(dt.UTC)  # Core on the session's connection
+                    db, at = s.connection(), now()  # Core on the session's connection
                     if conversation_id is None:
                         conv_id, seq = new_id(), 0
                         db.execute(NEW_CONVERSATION, {"id": conv_id, "user_id": user_id, "language": language,
