@@ -124,8 +124,8 @@ class ConversationStore:
         The rows are written with statements built once, on the session's connection, not through the ORM's unit
         of work: a turn's write took 1.4 CPU ms that way on a Zen 4, and takes 0.5 now.
         The conversation row is locked before the next `seq` is read: SELECT … FOR UPDATE on PostgreSQL; on
-        SQLite the UPDATE is the transaction's first write, which takes the database write lock (waiting up to
-        busy_timeout). A clash that still happens (another process on an old version) is retried."""
+        SQLite the UPDATE is the transaction's first write, which takes the process's write turn (app/db.py) and
+        then the database write lock (another process's writer waits up to busy_timeout). A clash that still happens (another process on an old version) is retried."""
         for attempt in range(3):
             try:
                 with session_scope(self.sessions) as s:

@@ -262,7 +262,7 @@ class TicketService:
             for ticket in s.scalars(select(Ticket).where(Ticket.sla_breached_at.is_(None),
                                                          Ticket.status.in_(("new", "open", "pending")),
                                                          late(at))).all():
-                if not self.breached(ticket):
+                if not self.breached(ticket, at):  # the rule of `late`, read back on the row
                     continue
                 claimed = rowcount(s.execute(update(Ticket).where(Ticket.id == ticket.id, Ticket.sla_breached_at
                                                                   .is_(None)).values(sla_breached_at=now())))
